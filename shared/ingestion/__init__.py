@@ -1,0 +1,1 @@
+"""Structured-ingestion decoder: one message type flowing down an ordered list of steps."""

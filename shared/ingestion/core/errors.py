@@ -1,0 +1,99 @@
+"""Rejections: typed reasons why a message goes to the error output.
+
+Each class names what went wrong. ``error_type`` is normally the stage that raised it (as in the
+reference decoder, where the same scrubber exception is ``ParseUri`` or ``ParsePayload`` depending
+on the caller); a class may pin it. ``reference_class`` is the reference decoder's Java class for
+the same failure, so that error rows stay comparable with existing ``payload_bytes_error`` tables.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class Rejection(Exception):
+    """A deterministic failure: the message goes to the error output and is acknowledged."""
+
+    error_type: ClassVar[str | None] = None
+    reference_class: ClassVar[str] = "java.lang.RuntimeException"
+
+
+# --- ParseUri -------------------------------------------------------------------------------
+class InvalidUri(Rejection):
+    reference_class = "com.mozilla.telemetry.decoder.ParseUri$InvalidUriException"
+
+
+class UnexpectedPathElements(Rejection):
+    reference_class = "com.mozilla.telemetry.decoder.ParseUri$UnexpectedPathElementsException"
+
+
+class UnknownPingVersion(Rejection):
+    reference_class = "com.mozilla.telemetry.decoder.ParseUri$UnknownPingVersionException"
+
+
+class InvalidInteger(Rejection):
+    reference_class = "com.mozilla.telemetry.decoder.ParseUri$InvalidIntegerException"
+
+
+# --- Scrubber (ParseUri or ParsePayload, by caller) -----------------------------------------
+class UnwantedData(Rejection):
+    """Data we must not keep (a scrubber rule); the message names the bug."""
+
+    reference_class = "com.mozilla.telemetry.decoder.MessageScrubber$UnwantedDataException"
+
+
+class AffectedByBug(Rejection):
+    """Data known to be corrupted by a client bug; kept in the error output for analysis."""
+
+    reference_class = "com.mozilla.telemetry.decoder.MessageScrubber$AffectedByBugException"
+
+
+# --- LimitPayloadSize -----------------------------------------------------------------------
+class PayloadTooLarge(Rejection):
+    error_type = "LimitPayloadSize"
+    reference_class = "com.mozilla.telemetry.transforms.LimitPayloadSize$PayloadTooLargeException"
+
+
+# --- ParsePayload ---------------------------------------------------------------------------
+class InvalidJson(Rejection):
+    """The payload is not a single JSON object (syntax, encoding, nesting, or not an object)."""
+
+    reference_class = "java.io.IOException"
+
+
+class SchemaNotFound(Rejection):
+    reference_class = "com.mozilla.telemetry.ingestion.core.schema.SchemaNotFoundException"
+
+
+class SchemaViolation(Rejection):
+    reference_class = "org.everit.json.schema.ValidationException"
+
+
+class DeprecatedMessage(Rejection):
+    reference_class = "com.mozilla.telemetry.decoder.ParsePayload$DeprecatedMessageException"
+
+
+# --- AddMetadata ----------------------------------------------------------------------------
+class InvalidJsonObject(Rejection):
+    reference_class = "java.io.UncheckedIOException"
+
+
+# --- Deduplication --------------------------------------------------------------------------
+class DuplicateMessage(Rejection):
+    error_type = "Duplicate"
+    reference_class = "com.mozilla.telemetry.decoder.Deduplicate$DuplicateIdException"
+
+    def __init__(self) -> None:
+        super().__init__("A message with this uri has already been successfully processed.")
+
+
+class MessageShouldBeDropped(Exception):  # noqa: N818 - a signal, not an error
+    """A scrubber rule says drop: no output anywhere, only a counter named after the bug."""
+
+    def __init__(self, bug: str) -> None:
+        super().__init__(bug)
+        self.bug = bug
+
+
+def qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"

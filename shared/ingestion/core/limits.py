@@ -1,0 +1,29 @@
+"""Size limits shared by every output (D-29, D-62, D-65)."""
+
+from __future__ import annotations
+
+MAX_PAYLOAD_BYTES = 8 * 1024 * 1024  # after decompression (D-29)
+MAX_ATTRIBUTE_KEY_BYTES = 256  # Pub/Sub (D-62)
+MAX_ATTRIBUTE_VALUE_BYTES = 1024  # Pub/Sub (D-62), also error attributes (D-65)
+MAX_ENCODABLE_MESSAGE_BYTES = 6 * 1024 * 1024  # compressed error payload cap (D-67)
+ELLIPSIS = "..."
+
+
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """Cut ``text`` to at most ``max_bytes`` UTF-8 bytes, ending in ``...`` when cut.
+
+    The cut never splits a multi-byte character (porting pitfall 9).
+    """
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text
+    head = encoded[: max_bytes - len(ELLIPSIS)].decode("utf-8", "ignore")
+    return head + ELLIPSIS
+
+
+def truncate_attributes(attributes: dict[str, str]) -> dict[str, str]:
+    """Keys to 256 and values to 1024 UTF-8 bytes, as Pub/Sub requires (D-62)."""
+    return {
+        truncate_utf8(key, MAX_ATTRIBUTE_KEY_BYTES): truncate_utf8(value, MAX_ATTRIBUTE_VALUE_BYTES)
+        for key, value in attributes.items()
+    }

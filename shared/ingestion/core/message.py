@@ -1,0 +1,52 @@
+"""The one message type that flows through the decoder.
+
+A message is what Pub/Sub carries: string attributes and payload bytes. Once the payload has
+been parsed, ``document`` holds the JSON object and is the source of truth for the body; the
+``payload`` bytes then stay as they entered parsing, which is exactly what an error output must
+carry (D-43). Steps return new messages instead of mutating attributes so that a rejection can
+always report the message as it entered the failing stage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# Attributes that carry the client's IP address; no output may ever contain them (D-69).
+CLIENT_IP_ATTRIBUTES = ("remote_addr", "x_forwarded_for")
+
+
+@dataclasses.dataclass(slots=True)
+class Message:
+    attributes: dict[str, str]
+    payload: bytes = b""
+    # The parsed JSON object; None until the payload has been parsed.
+    document: dict[str, Any] | None = None
+
+    def evolve(
+        self,
+        *,
+        set_attributes: Mapping[str, str] | None = None,
+        drop_attributes: Iterable[str] = (),
+        payload: bytes | None = None,
+        document: dict[str, Any] | None = None,
+    ) -> Message:
+        """A copy with attributes set or removed and, optionally, a new payload or document."""
+        attributes = dict(self.attributes)
+        for key in drop_attributes:
+            attributes.pop(key, None)
+        if set_attributes:
+            attributes.update(set_attributes)
+        return Message(
+            attributes=attributes,
+            payload=self.payload if payload is None else payload,
+            document=self.document if document is None else document,
+        )
+
+    def without_document(self) -> Message:
+        return Message(attributes=self.attributes, payload=self.payload)
+
+    @property
+    def uri(self) -> str | None:
+        return self.attributes.get("uri")
