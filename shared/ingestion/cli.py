@@ -86,8 +86,10 @@ def decode_files(args: argparse.Namespace) -> dict[str, object]:
     )
     context = build_context(config)
     if context.geo_city is None:
-        print("note: no --geo-city-db, geo lookup skipped (IP addresses are still removed)",
-              file=sys.stderr)
+        print(
+            "note: no --geo-city-db, geo lookup skipped (IP addresses are still removed)",
+            file=sys.stderr,
+        )
     dedup = NoDedup() if args.no_dedup else InMemoryDedupStore(window_seconds=None)
     trace = not args.no_stack_trace
     total_bytes = sum(p.stat().st_size for p in args.inputs)
@@ -108,7 +110,9 @@ def decode_files(args: argparse.Namespace) -> dict[str, object]:
             for _size, item, line in _messages(args.inputs):
                 if isinstance(item, UnreadableLine):
                     error = to_error_message(
-                        Message(attributes={}, payload=line), item, READ_ERROR_TYPE,
+                        Message(attributes={}, payload=line),
+                        item,
+                        READ_ERROR_TYPE,
                         include_stack_trace=trace,
                     )
                     sink.deliver([], [error])

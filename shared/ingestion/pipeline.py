@@ -116,7 +116,7 @@ def _run_stage(
     except MessageShouldBeDropped as drop:
         outcome.dropped.append(drop.bug)
         return []
-    except Exception as exc:  # noqa: BLE001 - any failure of a pure step is deterministic
+    except Exception as exc:
         outcome.errors.append(
             to_error_message(message, exc, stage.name, include_stack_trace=include_stack_trace)
         )

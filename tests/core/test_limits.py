@@ -2,7 +2,6 @@ import base64
 import json
 
 from conftest import BEAM_RESOURCES, shared_path
-
 from ingestion.core.limits import truncate_attributes, truncate_utf8
 
 

@@ -55,11 +55,15 @@ def test_exact_reparse_still_rejects_nan_and_deep_nesting():
     with pytest.raises(InvalidJson):
         parse_object(b'{"n": 123456789012345678901234, "x": NaN}')
     with pytest.raises(InvalidJson):
-        parse_object(b'{"n": 123456789012345678901234, "x": ' + b"[" * 100000 + b"]" * 100000 + b"}")
+        parse_object(
+            b'{"n": 123456789012345678901234, "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+        )
 
 
 def test_payload_size_limit():
     small = Context(schemas=None, scrubber=None, user_agents=None, max_payload_bytes=4)  # type: ignore[arg-type]
     assert limit_payload_size(Message({}, b"1234"), small).payload == b"1234"
-    with pytest.raises(Exception, match=r"Message payload is 5bytes, larger than the configured limit of 4"):
+    with pytest.raises(
+        Exception, match=r"Message payload is 5bytes, larger than the configured limit of 4"
+    ):
         limit_payload_size(Message({}, b"12345"), small)

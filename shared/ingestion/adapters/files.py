@@ -16,7 +16,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -31,9 +31,9 @@ class UnreadableLine(ValueError):
     """An input line that is not a message in the json or raw form."""
 
 
-def open_binary(path: Path) -> IO[bytes]:
+def open_binary(path: Path) -> io.BufferedIOBase:
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")
+        return gzip.GzipFile(path, "rb")
     return path.open("rb")
 
 
@@ -137,10 +137,10 @@ class FileSink:
             kind: {*placeholders(template), "submission_timestamp"}
             for kind, template in self.templates.items()
         }
-        self._handles: dict[Path, IO[bytes]] = {}
+        self._handles: dict[Path, io.BufferedIOBase] = {}
         self.files_written: set[Path] = set()
 
-    def _handle(self, kind: str, message: Message) -> IO[bytes]:
+    def _handle(self, kind: str, message: Message) -> io.BufferedIOBase:
         attributes = message.attributes
         safe = {
             key: safe_path_component(attributes[key])
@@ -152,8 +152,7 @@ class FileSink:
         handle = self._handles.get(path)
         if handle is None:
             directory.mkdir(parents=True, exist_ok=True)
-            raw = path.open("ab")
-            handle = gzip.GzipFile(fileobj=raw, mode="ab") if self.compress else raw
+            handle = gzip.GzipFile(path, "ab") if self.compress else path.open("ab")
             self._handles[path] = handle
             self.files_written.add(path)
         return handle
@@ -166,9 +165,6 @@ class FileSink:
     def close(self) -> None:
         for handle in self._handles.values():
             handle.close()
-            inner = getattr(handle, "fileobj", None)
-            if isinstance(inner, io.IOBase):
-                inner.close()
         self._handles.clear()
 
     def __enter__(self) -> FileSink:

@@ -62,7 +62,7 @@ def error_attributes(
 def to_error_message(
     entered: Message, exc: BaseException, stage: str, *, include_stack_trace: bool = True
 ) -> Message:
-    """The error output for ``exc``, raised in ``stage`` by a message that entered it as ``entered``."""
+    """The error output for ``exc`` raised in ``stage``; ``entered`` is the message it got."""
     return entered.evolve(
         set_attributes=error_attributes(exc, stage, include_stack_trace=include_stack_trace),
         # A safety net for D-69: even a failure before the geo steps never carries the IP.

@@ -28,11 +28,11 @@ class UnexpectedPathElements(Rejection):
 
 
 class UnknownPingVersion(Rejection):
-    reference_class = "com.mozilla.telemetry.decoder.ParseUri$UnknownPingVersionException"
+    reference_class = "com.mozilla.telemetry.decoder.ParseUri$StubUri$UnknownPingVersionException"
 
 
 class InvalidInteger(Rejection):
-    reference_class = "com.mozilla.telemetry.decoder.ParseUri$InvalidIntegerException"
+    reference_class = "com.mozilla.telemetry.decoder.ParseUri$StubUri$InvalidIntegerException"
 
 
 # --- Scrubber (ParseUri or ParsePayload, by caller) -----------------------------------------
@@ -87,7 +87,7 @@ class DuplicateMessage(Rejection):
         super().__init__("A message with this uri has already been successfully processed.")
 
 
-class MessageShouldBeDropped(Exception):  # noqa: N818 - a signal, not an error
+class MessageShouldBeDropped(Exception):
     """A scrubber rule says drop: no output anywhere, only a counter named after the bug."""
 
     def __init__(self, bug: str) -> None:
@@ -97,3 +97,14 @@ class MessageShouldBeDropped(Exception):  # noqa: N818 - a signal, not an error
 
 def qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def reference_class_for(exception_class: str) -> str | None:
+    """The reference decoder's Java class for one of our ``exception_class`` values."""
+    pending: list[type[Rejection]] = [Rejection]
+    while pending:
+        cls = pending.pop()
+        if qualified_name(cls) == exception_class:
+            return cls.reference_class
+        pending.extend(cls.__subclasses__())
+    return None

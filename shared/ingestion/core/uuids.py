@@ -41,8 +41,13 @@ def java_uuid(text: str) -> str | None:
 
 
 def normalize_uuid(text: str) -> str | None:
-    """Braces stripped, then parsed like Java; the canonical form or None (D-39)."""
-    return java_uuid(text.replace("{", "").replace("}", ""))
+    """Braces stripped and lower-cased when Java accepts it as a UUID, else None (D-39).
+
+    Like the reference, the accepted text is kept as written (only lower-cased), not re-rendered,
+    so ``client_id``, the value written back into the payload and ``sample_id`` match it.
+    """
+    stripped = text.replace("{", "").replace("}", "")
+    return stripped.lower() if java_uuid(stripped) is not None else None
 
 
 def name_uuid_from_bytes(data: bytes) -> str:

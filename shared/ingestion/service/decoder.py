@@ -74,7 +74,7 @@ class DecoderService:
     ) -> None:
         self.context = context
         self.sink = sink
-        self.dedup: DedupStore = dedup or NoDedup()
+        self.dedup: DedupStore = dedup if dedup is not None else NoDedup()
         self.include_stack_trace = include_stack_trace
         self.counters = Counters()
 

@@ -61,5 +61,7 @@ def decompress_payload(message: Message, context: Context) -> Message:
     inflated = inflate(message.payload, context.max_payload_bytes)
     if inflated is None:
         return message
-    compression = {} if "client_compression" in message.attributes else {"client_compression": "gzip"}
+    compression = (
+        {} if "client_compression" in message.attributes else {"client_compression": "gzip"}
+    )
     return message.evolve(set_attributes=compression, payload=inflated)

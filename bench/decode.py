@@ -1,0 +1,253 @@
+"""Decoder throughput on a realistic message mix, against the bare cost of the same bytes.
+
+Corpus: real pings from ``../shared`` (desktop main, event, crash; Glean baseline, metrics and
+events) wrapped as edge messages with realistic attributes; about 92.5 % of payloads gzipped (the
+production share, decoder-behaviour.md §8). For each validation engine the whole decoder
+(``DecoderService.decode``: IP removal, geo, decompression, parsing, scrubbing, validation, user
+agent, metadata) runs over the corpus several times on one core; in the same run the *bare* cost of
+the same bytes (gunzip + ``orjson.loads`` + ``orjson.dumps``) is measured, and the ratio of the two
+is the number that matters: how much the decoder costs on top of touching the data at all.
+
+Writes ``bench/results/decode.json`` and ``bench/results/decode.png``. Not a test: run
+``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+import uuid
+import zlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "shared"))
+
+from ingestion.context import Context  # noqa: E402
+from ingestion.core.message import Message  # noqa: E402
+from ingestion.resources.geoip import GeoCityDatabase, GeoIspDatabase  # noqa: E402
+from ingestion.resources.schemas import SchemaStore  # noqa: E402
+from ingestion.resources.scrubber_rules import ScrubberRules  # noqa: E402
+from ingestion.resources.user_agents import default_parser  # noqa: E402
+from ingestion.resources.validators import ENGINES  # noqa: E402
+from ingestion.service.decoder import DecoderService  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+SCHEMAS = SHARED / "anchors/mozilla-pipeline-schemas/generated-schemas/schemas"
+VALIDATION = SHARED / "anchors/mozilla-pipeline-schemas/validation"
+BEAM = SHARED / "anchors/gcp-ingestion/ingestion-beam/src/test/resources"
+RESULTS = REPO / "bench" / "results"
+
+FIREFOX_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0"
+GLEAN_AGENT = "Glean/61.2.0 (Rust on Windows)"
+FENIX_UA = "Mozilla/5.0 (Android 14; Mobile; rv:132.0) Gecko/132.0 Firefox/132.0"
+CLIENT_IPS = ["216.160.83.56", "202.196.224.0", "81.2.69.142", "89.160.20.112", "175.16.199.0"]
+
+# (share of messages, kind, ping file) — message counts, not bytes: most traffic is small.
+MIX: list[tuple[float, str, str]] = [
+    (0.03, "telemetry/main", "telemetry/main.4.sample.pass.json"),
+    (0.05, "telemetry/main", "telemetry/main.4.gc_sample.pass.json"),
+    (0.07, "telemetry/main", "telemetry/main.4.min.pass.json"),
+    (0.10, "telemetry/event", "telemetry/event.4.sample.pass.json"),
+    (0.05, "telemetry/crash", "telemetry/crash.4.sample.pass.json"),
+    (0.20, "org-mozilla-fenix/baseline", "glean/glean.1.baseline.pass.json"),
+    (0.15, "firefox-desktop/baseline", "glean/glean.1.baseline.pass.json"),
+    (0.15, "org-mozilla-fenix/metrics", "glean/glean.1.metrics.pass.json"),
+    (0.10, "firefox-desktop/events", "glean/glean.1.events.pass.json"),
+    (0.10, "firefox-desktop/events", "glean/glean.1.events_with_session.pass.json"),
+]
+GZIP_SHARE = 0.925
+
+
+def _edge_attributes(kind: str, doc_id: str, rng: random.Random) -> dict[str, str]:
+    namespace, doctype = kind.split("/")
+    if namespace == "telemetry":
+        uri = f"/submit/telemetry/{doc_id}/{doctype}/Firefox/132.0/release/20261028094500"
+        agent = {"user_agent": FIREFOX_UA, "x_pingsender_version": "1.0"}
+    else:
+        uri = f"/submit/{namespace}/{doctype}/1/{doc_id}"
+        agent = (
+            {"user_agent": FENIX_UA, "x_telemetry_agent": GLEAN_AGENT}
+            if namespace.startswith("org-mozilla")
+            else {"user_agent": FIREFOX_UA, "x_telemetry_agent": GLEAN_AGENT}
+        )
+    return {
+        "submission_timestamp": "2026-11-20T10:15:30.123456Z",
+        "uri": uri,
+        "protocol": "HTTP/1.1",
+        "method": "POST",
+        "args": "",
+        "host": "incoming.telemetry.mozilla.org",
+        "remote_addr": "10.0.0.2",
+        "x_forwarded_for": f"{rng.choice(CLIENT_IPS)}, 10.0.0.2, 35.191.0.1",
+        "date": "Fri, 20 Nov 2026 10:15:30 GMT",
+        "dnt": "1",
+        **agent,
+    }
+
+
+def build_corpus(size: int, seed: int = 7) -> list[Message]:
+    rng = random.Random(seed)
+    bodies = {path: orjson.dumps(json.loads((VALIDATION / path).read_text())) for _, _, path in MIX}
+    compressed = {path: gzip.compress(body, compresslevel=6) for path, body in bodies.items()}
+    corpus: list[Message] = []
+    weights = [share for share, _, _ in MIX]
+    for _ in range(size):
+        _, kind, path = rng.choices(MIX, weights)[0]
+        doc_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        payload = compressed[path] if rng.random() < GZIP_SHARE else bodies[path]
+        corpus.append(Message(attributes=_edge_attributes(kind, doc_id, rng), payload=payload))
+    return corpus
+
+
+def bare_pass(corpus: list[Message]) -> None:
+    for message in corpus:
+        data = message.payload
+        if data[:2] == b"\x1f\x8b":
+            data = zlib.decompress(data, 31)
+        orjson.dumps(orjson.loads(data))
+
+
+def decoder_pass(service: DecoderService, corpus: list[Message]) -> dict[str, int]:
+    outcomes = {"decoded": 0, "errors": 0, "dropped": 0}
+    for message in corpus:
+        outcome = service.decode(message)
+        outcomes["decoded"] += len(outcome.decoded)
+        outcomes["errors"] += len(outcome.errors)
+        outcomes["dropped"] += len(outcome.dropped)
+    return outcomes
+
+
+def timed(fn: Any, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        started = time.process_time()
+        fn()
+        times.append(time.process_time() - started)
+    return times
+
+
+def make_context(engine: str) -> tuple[Context, float]:
+    started = time.perf_counter()
+    context = Context(
+        schemas=SchemaStore.from_path(SCHEMAS, engine=engine),
+        scrubber=ScrubberRules.load(),
+        user_agents=default_parser(),
+        geo_city=GeoCityDatabase(BEAM / "cityDB/GeoIP2-City-Test.mmdb"),
+        geo_isp=GeoIspDatabase(BEAM / "ispDB/GeoIP2-ISP-Test.mmdb"),
+    )
+    return context, time.perf_counter() - started
+
+
+def run(size: int, repeats: int) -> dict[str, Any]:
+    corpus = build_corpus(size)
+    wire_bytes = sum(len(m.payload) for m in corpus)
+    raw_bytes = sum(
+        len(zlib.decompress(m.payload, 31) if m.payload[:2] == b"\x1f\x8b" else m.payload)
+        for m in corpus
+    )
+    bare_pass(corpus)  # warm caches
+    bare = statistics.median(timed(lambda: bare_pass(corpus), repeats))
+    engines: dict[str, Any] = {}
+    for engine in ENGINES:
+        context, load_seconds = make_context(engine)
+        service = DecoderService(context, sink=None)  # type: ignore[arg-type]  # decode() only
+        started = time.process_time()
+        outcomes = decoder_pass(service, corpus)  # first pass compiles every schema it meets
+        first_pass = time.process_time() - started
+        runs = timed(lambda service=service: decoder_pass(service, corpus), repeats)
+        seconds = statistics.median(runs)
+        engines[engine] = {
+            "context_load_seconds": round(load_seconds, 4),
+            "first_pass_seconds": round(first_pass, 4),
+            "seconds": round(seconds, 4),
+            "messages_per_second": round(size / seconds, 1),
+            "wire_mb_per_second": round(wire_bytes / seconds / 1e6, 2),
+            "decompressed_mb_per_second": round(raw_bytes / seconds / 1e6, 2),
+            "ratio_to_bare": round(seconds / bare, 3),
+            "outcomes": outcomes,
+        }
+    return {
+        "benchmark": "decode",
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "corpus": {
+            "messages": size,
+            "wire_bytes": wire_bytes,
+            "decompressed_bytes": raw_bytes,
+            "gzip_share": GZIP_SHARE,
+            "mix": [{"share": s, "kind": k, "ping": p} for s, k, p in MIX],
+        },
+        "repeats": repeats,
+        "timer": "process CPU time of one process (one core)",
+        "bare": {
+            "what": "gunzip + orjson.loads + orjson.dumps",
+            "seconds": round(bare, 4),
+            "messages_per_second": round(size / bare, 1),
+        },
+        "engines": engines,
+        "targets": {"messages_per_second_per_core": 1000, "ratio_max": 2.0, "ratio_goal": 1.5},
+    }
+
+
+def chart(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["bare", *result["engines"]]
+    rates = [result["bare"]["messages_per_second"]] + [
+        e["messages_per_second"] for e in result["engines"].values()
+    ]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bars = ax.bar(names, rates, color=["#999999", "#1f77b4", "#ff7f0e"][: len(names)])
+    for bar, name in zip(bars, names, strict=True):
+        label = "1.00x" if name == "bare" else f"{result['engines'][name]['ratio_to_bare']:.2f}x"
+        ax.annotate(
+            label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom"
+        )
+    ax.axhline(1000, color="red", linestyle="--", linewidth=1, label="target 1,000 msg/s/core")
+    ax.set_ylabel("messages per second, one core")
+    ax.set_title(f"Decoder vs bare gunzip+parse+dump ({result['corpus']['messages']} msgs mix)")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if not VALIDATION.is_dir():
+        print(f"../shared not found ({VALIDATION}): the benchmark corpus is unavailable")
+        return 1
+    result = run(args.messages, args.repeats)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "decode.json").write_text(json.dumps(result, indent=2) + "\n")
+    chart(result, args.output / "decode.png")
+    bare = result["bare"]
+    print(f"bare (gunzip+loads+dumps): {bare['messages_per_second']:>10,.0f} msg/s")
+    for name, e in result["engines"].items():
+        print(
+            f"{name:<15} {e['messages_per_second']:>10,.0f} msg/s/core  "
+            f"{e['decompressed_mb_per_second']:>7.1f} MB/s  ratio {e['ratio_to_bare']:.2f}  "
+            f"(load {e['context_load_seconds']:.2f} s, first pass {e['first_pass_seconds']:.2f} s)"
+        )
+    print(f"results: {args.output / 'decode.json'}, {args.output / 'decode.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

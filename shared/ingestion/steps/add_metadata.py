@@ -1,0 +1,121 @@
+"""AddMetadata (D-56..D-59): inject the attributes into the payload as nested metadata.
+
+The decoded payload must stand on its own (BigQuery rows and replays lose Pub/Sub attributes), so
+the attributes are laid out as the ``metadata/structured-ingestion.1`` and
+``metadata/telemetry-ingestion.1`` schemas describe (D-59) and written *before* the payload's own
+fields (D-57). ``metadata_from_attributes`` is the pure layout, reused by the sink formats (D-60).
+The attributes themselves are kept untouched on the message (D-58); ``client_compression``,
+``client_id``, ``os`` and ``os_version`` stay attributes only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ..context import Context
+from ..core.errors import InvalidJsonObject
+from ..core.message import Message
+
+GEO_PREFIX = "geo_"
+ISP_PREFIX = "isp_"
+USER_AGENT_PREFIX = "user_agent_"
+HEADER_ATTRIBUTES = frozenset(
+    {
+        "date",
+        "dnt",
+        "x_debug_id",
+        "x_foxsec_ip_reputation",
+        "x_lb_tags",
+        "x_pingsender_version",
+        "x_source_tags",
+        "x_telemetry_agent",
+    }
+)
+URI_ATTRIBUTES = frozenset({"uri", "app_name", "app_version", "app_update_channel", "app_build_id"})
+# Kept in the payload so that it can be replayed even without its attributes.
+IDENTIFYING_FIELDS = ("document_namespace", "document_type", "document_version")
+TOP_LEVEL_STRING_FIELDS = (
+    "submission_timestamp",
+    "document_id",
+    "normalized_app_name",
+    "normalized_channel",
+    "normalized_os",
+    "normalized_os_version",
+    "normalized_country_code",
+)
+TELEMETRY = "telemetry"
+
+# What Java's Integer.parseInt accepts: an optional sign and decimal digits (any script).
+_JAVA_INT = re.compile(r"[+-]?\d+")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def _java_int(text: str) -> int | None:
+    if _JAVA_INT.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if _INT_MIN <= value <= _INT_MAX else None
+
+
+def metadata_from_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
+    """The injected metadata object for ``attributes`` (D-56).
+
+    ``geo``, ``isp``, ``user_agent`` and ``header`` are always present, even empty; ``uri`` only
+    for telemetry. Keys inside a group follow the attributes' order.
+    """
+    geo: dict[str, str] = {}
+    isp: dict[str, str] = {}
+    user_agent: dict[str, str] = {}
+    header: dict[str, str] = {}
+    uri: dict[str, str] = {}
+    # One pass over the attributes sorts every key into its group.
+    for key, value in attributes.items():
+        if key.startswith(GEO_PREFIX):
+            geo[key[len(GEO_PREFIX) :]] = value
+        elif key.startswith(ISP_PREFIX):
+            isp[key[len(ISP_PREFIX) :]] = value
+        elif key.startswith(USER_AGENT_PREFIX):
+            user_agent[key[len(USER_AGENT_PREFIX) :]] = value
+        elif key in HEADER_ATTRIBUTES:
+            header[key] = value
+        elif key in URI_ATTRIBUTES:
+            uri[key] = value
+
+    metadata: dict[str, Any] = {"geo": geo, "isp": isp, "user_agent": user_agent, "header": header}
+    if attributes.get("document_namespace") == TELEMETRY:
+        metadata["uri"] = uri
+    for name in IDENTIFYING_FIELDS:
+        if (field := attributes.get(name)) is not None:
+            metadata[name] = field
+
+    payload: dict[str, Any] = {"metadata": metadata}
+    for name in TOP_LEVEL_STRING_FIELDS:
+        if (field := attributes.get(name)) is not None:
+            payload[name] = field
+    sample_id = attributes.get("sample_id")
+    if sample_id is not None and (number := _java_int(sample_id)) is not None:
+        payload["sample_id"] = number
+    return payload
+
+
+def merge_payload(payload: bytes, metadata: bytes) -> bytes:
+    """The reference's byte-level merge (D-57): metadata fields, then the payload's own."""
+    if len(payload) < 2 or payload[0] != ord("{"):
+        raise InvalidJsonObject("invalid json object: must start with {")
+    separator = b"," if len(payload) > 2 else b""
+    return metadata[:-1] + separator + payload[1:]
+
+
+def add_metadata(message: Message, context: Context) -> Message:
+    metadata = metadata_from_attributes(message.attributes)
+    document = message.document
+    if document is None:
+        merged_bytes = merge_payload(message.payload, orjson.dumps(metadata))
+        return message.evolve(payload=merged_bytes)
+    # A dict merge keeps the same order as the byte merge: metadata keys first.
+    merged = {**metadata, **document}
+    return message.evolve(payload=orjson.dumps(merged), document=merged)

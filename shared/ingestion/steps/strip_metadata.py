@@ -1,0 +1,117 @@
+"""Move metadata that a previous decoder run injected back into attributes (D-31).
+
+A payload replayed from the decoder's own output (or from an error output written after
+AddMetadata) carries a ``metadata`` object and top-level fields that AddMetadata injected
+(D-56). Removing them here, before scrubbing and validation, restores the submitted payload and
+its attributes, which is what makes the decoder idempotent on its own output (D-75).
+
+Values become attributes rendered as Jackson's ``asText()`` would render them, since that is what
+the reference does: strings as they are, booleans ``true``/``false``, integers in decimal, floats
+as Java's ``Double.toString``, ``null`` as ``"null"`` and objects or arrays as ``""``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..context import Context
+from ..core.message import Message
+
+# metadata.<block> -> attribute prefix; header and uri entries keep their own names (D-31).
+_NESTED_BLOCKS = (
+    ("geo", "geo_"),
+    ("isp", "isp_"),
+    ("user_agent", "user_agent_"),
+    ("header", ""),
+    ("uri", ""),
+)
+_IDENTIFYING_FIELDS = ("document_namespace", "document_type", "document_version")
+# Top-level fields that become attributes only when they are JSON strings.
+_TOP_LEVEL_STRING_FIELDS = (
+    "submission_timestamp",
+    "document_id",
+    "normalized_app_name",
+    "normalized_channel",
+    "normalized_os",
+    "normalized_os_version",
+    "normalized_country_code",
+)
+# Injected as an integer (D-56); taken back whatever its JSON type.
+_SAMPLE_ID = "sample_id"
+_MISSING = object()
+
+
+def _java_double_text(value: float) -> str:
+    """Java's ``Double.toString``: plain notation in [1e-3, 1e7), else ``d.dddE[-]n``."""
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign = "-" if value < 0 else ""
+    # repr gives the shortest digits that round-trip, as Java's Double.toString does (JDK 19+).
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    integer_part, _, fraction = mantissa.partition(".")
+    all_digits = integer_part + fraction
+    significant = all_digits.lstrip("0")
+    # The value is 0.<significant> * 10**point.
+    point = len(integer_part) + (int(exponent) if exponent else 0)
+    point -= len(all_digits) - len(significant)
+    significant = significant.rstrip("0") or "0"
+    scientific_exponent = point - 1
+    if -3 <= scientific_exponent < 7:
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{significant}"
+        if point >= len(significant):
+            return f"{sign}{significant}{'0' * (point - len(significant))}.0"
+        return f"{sign}{significant[:point]}.{significant[point:]}"
+    return f"{sign}{significant[0]}.{significant[1:] or '0'}E{scientific_exponent}"
+
+
+def jackson_as_text(value: Any) -> str:
+    """The text Jackson's ``JsonNode.asText()`` gives for a parsed JSON value."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _java_double_text(value)
+    return ""  # objects and arrays (Jackson container nodes)
+
+
+def _collect_block(metadata: dict[str, Any], block: str, prefix: str, into: dict[str, str]) -> None:
+    entries = metadata.get(block)
+    if not isinstance(entries, dict):
+        return
+    for key, value in entries.items():
+        if value is not None:
+            into[prefix + key] = jackson_as_text(value)
+
+
+def strip_metadata(message: Message, context: Context) -> Message:
+    document = message.document
+    if document is None:
+        return message
+    found: dict[str, str] = {}
+
+    metadata = document.pop("metadata", None)
+    if isinstance(metadata, dict):
+        for block, prefix in _NESTED_BLOCKS:
+            _collect_block(metadata, block, prefix, found)
+        for name in _IDENTIFYING_FIELDS:
+            value = metadata.get(name)
+            if isinstance(value, str):
+                found[name] = value
+
+    for name in _TOP_LEVEL_STRING_FIELDS:
+        value = document.pop(name, None)
+        if isinstance(value, str):
+            found[name] = value
+
+    sample_id = document.pop(_SAMPLE_ID, _MISSING)
+    if sample_id is not _MISSING:
+        found[_SAMPLE_ID] = jackson_as_text(sample_id)
+
+    return message.evolve(set_attributes=found)

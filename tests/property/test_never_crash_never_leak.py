@@ -1,0 +1,123 @@
+"""Property tests: whatever arrives, nothing escapes the decoder and no IP reaches any output."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingestion.core.message import Message
+from ingestion.resources.demo_geoip import build_demo_city_db, build_demo_isp_db
+from ingestion.resources.loader import DecoderConfig, build_context
+from ingestion.service.decoder import DecoderService
+from support import ListSink
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("geo")
+    context = build_context(
+        DecoderConfig(
+            geo_city_db=build_demo_city_db(folder / "city.mmdb"),
+            geo_isp_db=build_demo_isp_db(folder / "isp.mmdb"),
+        )
+    )
+    return DecoderService(context, ListSink())
+
+
+uuids = st.uuids().map(str)
+namespaces = st.sampled_from(["org-example-app", "telemetry", "test", "firefox-desktop", "x"])
+doctypes = st.sampled_from(["baseline", "events", "event", "main", "topsites-impression", "y"])
+segment = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+uris = st.one_of(
+    st.builds(
+        lambda n, t, v, d: f"/submit/{n}/{t}/{v}/{d}",
+        namespaces,
+        doctypes,
+        st.sampled_from(["1", "4", "x"]),
+        uuids,
+    ),
+    st.builds(
+        lambda d, t, rest: f"/submit/telemetry/{d}/{t}/{rest}",
+        uuids,
+        doctypes,
+        st.lists(segment, max_size=6).map("/".join),
+    ),
+    st.builds(lambda parts: "/stub/" + "/".join(parts), st.lists(segment, max_size=50)),
+    segment,
+)
+ips = st.ip_addresses().map(str)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | segment,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(segment, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+json_objects = st.dictionaries(
+    st.sampled_from(["client_info", "metadata", "client_id", "version", "v", "payload", "events"])
+    | segment,
+    json_values,
+    max_size=6,
+)
+payloads = st.one_of(
+    st.binary(max_size=300),
+    json_objects.map(lambda o: json.dumps(o).encode()),
+    json_objects.map(lambda o: gzip.compress(json.dumps(o).encode())),
+    st.binary(max_size=200).map(gzip.compress),
+)
+extra_attributes = st.dictionaries(
+    st.sampled_from(
+        [
+            "user_agent",
+            "x_debug_id",
+            "geo_country",
+            "isp_name",
+            "message_id",
+            "submission_timestamp",
+            "client_id",
+            "document_version",
+        ]
+    )
+    | segment,
+    segment,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    uri=uris,
+    payload=payloads,
+    extra=extra_attributes,
+    client=ips,
+    proxies=st.lists(ips, max_size=3),
+    remote=ips,
+)
+def test_no_exception_escapes_and_no_ip_is_output(
+    service, uri, payload, extra, client, proxies, remote
+):
+    attributes = {
+        **extra,
+        "uri": uri,
+        "remote_addr": remote,
+        "x_forwarded_for": ", ".join([client, *proxies]),
+    }
+    outcome = service.decode(Message(attributes=attributes, payload=payload))
+    outputs = outcome.decoded + outcome.errors
+    assert len(outcome.decoded) + len(outcome.errors) + len(outcome.dropped) >= 1
+    # IPs that appear nowhere else in the input must appear nowhere in the output.
+    elsewhere = repr(extra) + uri + payload.decode("latin-1")
+    secrets = {ip for ip in (client, remote, *proxies) if len(ip) >= 7 and ip not in elsewhere}
+    for output in outputs:
+        assert "remote_addr" not in output.attributes
+        assert "x_forwarded_for" not in output.attributes
+        texts = [*output.attributes.values(), output.payload.decode("latin-1")]
+        for secret in secrets:
+            assert not any(secret in text for text in texts), (secret, output.attributes)
+    for error in outcome.errors:
+        assert error.attributes["error_type"]
+        assert error.attributes["exception_class"]
