@@ -102,26 +102,29 @@ class Outcome:
 def _run_stage(
     stage: Stage, message: Message, context: Context, outcome: Outcome, include_stack_trace: bool
 ) -> list[Message]:
-    in_flight = [message]
+    current: StepResult = message
     try:
         for step in stage.steps:
-            produced: list[Message] = []
-            for current in in_flight:
-                result = step(current, context)
+            if isinstance(current, Message):  # the common case: one message in, one out
+                current = step(current, context)
+                continue
+            produced: list[Message] = []  # after a split, every part goes on
+            for part in current:
+                result = step(part, context)
                 if isinstance(result, Message):
                     produced.append(result)
                 else:
                     produced.extend(result)
-            in_flight = produced
+            current = produced
     except MessageShouldBeDropped as drop:
         outcome.dropped.append(drop.bug)
         return []
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of a pure step is deterministic
         outcome.errors.append(
             to_error_message(message, exc, stage.name, include_stack_trace=include_stack_trace)
         )
         return []
-    return in_flight
+    return [current] if isinstance(current, Message) else current
 
 
 def run(

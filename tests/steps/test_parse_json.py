@@ -1,10 +1,16 @@
+import orjson
 import pytest
 
 from ingestion.context import Context
 from ingestion.core.errors import InvalidJson
 from ingestion.core.message import Message
 from ingestion.steps.limit_payload_size import limit_payload_size
-from ingestion.steps.parse_json import parse_json, parse_object
+from ingestion.steps.parse_json import (
+    IntegerOutOfRange,
+    parse_json,
+    parse_object,
+    reject_rounded_integers,
+)
 
 CONTEXT = Context(schemas=None, scrubber=None, user_agents=None)  # type: ignore[arg-type]
 
@@ -39,25 +45,24 @@ def test_everything_but_one_json_object_is_a_precise_rejection(payload, fragment
     assert fragment in str(caught.value)
 
 
-def test_integers_beyond_64_bits_stay_exact():
-    big = 2**70
-    assert parse_object(b'{"n": %d, "m": -%d}' % (big, big)) == {"n": big, "m": -big}
+@pytest.mark.parametrize("number", [2**64, 2**70, -(2**63) - 1, 10**30])
+def test_integers_beyond_64_bits_are_rejected_not_rounded(number):
+    original = b'{"n": %d}' % number
+    output = orjson.dumps(parse_object(original))  # orjson rounded it to a float
+    with pytest.raises(IntegerOutOfRange):
+        reject_rounded_integers(output, original)
 
 
-def test_long_digit_strings_do_not_change_values():
-    assert parse_object(b'{"s": "123456789012345678901234", "f": 1.5}') == {
-        "s": "123456789012345678901234",
-        "f": 1.5,
-    }
-
-
-def test_exact_reparse_still_rejects_nan_and_deep_nesting():
-    with pytest.raises(InvalidJson):
-        parse_object(b'{"n": 123456789012345678901234, "x": NaN}')
-    with pytest.raises(InvalidJson):
-        parse_object(
-            b'{"n": 123456789012345678901234, "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"
-        )
+@pytest.mark.parametrize(
+    "original",
+    [
+        b'{"n": 18446744073709551615, "m": -9223372036854775808}',  # the 64-bit extremes
+        b'{"f": 1e20, "g": 3.5e300}',  # genuine floats
+        b'{"s": "123456789012345678901234", "t": "e19 1e19"}',  # digits inside strings
+    ],
+)
+def test_exact_values_and_real_floats_pass(original):
+    reject_rounded_integers(orjson.dumps(parse_object(original)), original)
 
 
 def test_payload_size_limit():
@@ -67,3 +72,12 @@ def test_payload_size_limit():
         Exception, match=r"Message payload is 5bytes, larger than the configured limit of 4"
     ):
         limit_payload_size(Message({}, b"12345"), small)
+
+
+def test_add_metadata_rejects_a_rounded_integer_with_its_original_bytes():
+    from ingestion.steps.add_metadata import add_metadata
+
+    original = b'{"n": 123456789012345678901234567890}'
+    parsed = parse_json(Message({"document_namespace": "x"}, original), CONTEXT)
+    with pytest.raises(IntegerOutOfRange):
+        add_metadata(parsed, CONTEXT)

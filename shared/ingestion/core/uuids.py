@@ -10,6 +10,7 @@ Python's own ``uuid.UUID`` is deliberately not used: it also accepts 32 bare hex
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -25,7 +26,13 @@ def _parse_group(group: str) -> int | None:
     return value if value <= _LONG_MAX else None
 
 
+# The canonical 8-4-4-4-12 form, which nearly every real id has: no parsing needed.
+_CANONICAL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def java_uuid(text: str) -> str | None:
+    if _CANONICAL.fullmatch(text) is not None:
+        return text.lower()
     if len(text) > 36:
         return None
     groups = text.split("-")

@@ -120,6 +120,9 @@ class _Index:
             self.add_directory(normalized)
 
 
+_MAX_LOOKUPS = 10_000
+
+
 class SchemaStore:
     """Schemas by (namespace, docType, version), with lazily compiled validators."""
 
@@ -130,6 +133,8 @@ class SchemaStore:
         self._entries = index.entries
         self._doctypes = frozenset(index.doctypes)
         self._lock = threading.Lock()
+        # Lookups by the names as messages spell them; bounded because names come from clients.
+        self._lookups: dict[tuple[str, str, str], _Entry | None] = {}
 
     # --- construction --------------------------------------------------------------------
     @classmethod
@@ -203,19 +208,28 @@ class SchemaStore:
 
     def validator(self, namespace: str, doctype: str, version: str) -> Validator:
         """The compiled validator; ``SchemaNotFound`` when there is no such schema (D-35)."""
-        path = schema_path(namespace, doctype, version)
-        entry = self._entries.get(normalize_path(_java_split(path, "/")))
+        entry = self._entry(namespace, doctype, version)
         if entry is None:
-            raise SchemaNotFound(f"No schema with name: {path}")
+            raise SchemaNotFound(f"No schema with name: {schema_path(namespace, doctype, version)}")
         validate = entry.validator or self._compile(entry)
         if self._is_decode_target(entry):
             return validate
+        path = schema_path(namespace, doctype, version)
         return _validate_then_reject(validate, f"No schema with name: {path}")
 
     # --- internals -------------------------------------------------------------------------
     def _entry(self, namespace: str, doctype: str, version: str) -> _Entry | None:
+        key = (namespace, doctype, version)
+        try:
+            return self._lookups[key]
+        except KeyError:
+            pass
         path = schema_path(namespace, doctype, version)
-        return self._entries.get(normalize_path(_java_split(path, "/")))
+        entry = self._entries.get(normalize_path(_java_split(path, "/")))
+        if len(self._lookups) >= _MAX_LOOKUPS:
+            self._lookups.clear()
+        self._lookups[key] = entry
+        return entry
 
     def _parsed(self, entry: _Entry) -> dict[str, Any]:
         schema = entry.schema

@@ -19,6 +19,7 @@ import orjson
 from ..context import Context
 from ..core.errors import InvalidJsonObject
 from ..core.message import Message
+from .parse_json import reject_rounded_integers
 
 GEO_PREFIX = "geo_"
 ISP_PREFIX = "isp_"
@@ -118,4 +119,6 @@ def add_metadata(message: Message, context: Context) -> Message:
         return message.evolve(payload=merged_bytes)
     # A dict merge keeps the same order as the byte merge: metadata keys first.
     merged = {**metadata, **document}
-    return message.evolve(payload=orjson.dumps(merged), document=merged)
+    output = orjson.dumps(merged)
+    reject_rounded_integers(output, message.payload)
+    return message.evolve(payload=output, document=merged)

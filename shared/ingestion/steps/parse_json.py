@@ -3,14 +3,21 @@
 orjson does the parsing: it rejects invalid UTF-8, lone surrogates, NaN/Infinity, nesting deeper
 than 1024 and trailing content, each of which becomes an ``InvalidJson`` rejection (the reference
 ignores trailing content; we reject it because a body with garbage after the document is corrupt).
-orjson silently turns integers beyond 64 bits into floats, so a payload holding a run of 20 or more
-digits is re-parsed with the standard library, which keeps such integers exact.
+
+orjson also silently turns integers beyond 64 bits into floats. Scanning every payload for long
+digit runs would cost a third of the parse, so the check runs on the serialised output instead
+(``reject_rounded_integers``, called where the output is written): a rounded integer always shows
+there as a float with an exponent of 18 or more, which one fast regex finds; only then is the input
+parsed exactly by the standard library to tell a rounded integer from a real float. Such messages
+are rejected, not rounded: BigQuery's INT64 could not hold the value either, and the error output
+keeps the original bytes.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+import re
+from typing import Any
 
 import orjson
 
@@ -18,30 +25,53 @@ from ..context import Context
 from ..core.errors import InvalidJson
 from ..core.message import Message
 
-# Every digit maps to "0", so one substring search finds any run of 20 digits: the shortest
-# integer orjson cannot represent exactly is 2**64, which has 20 digits.
-_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
-_TWENTY_DIGITS = b"0" * 20
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+# How orjson renders a float of magnitude 1e18 or more (every rounded 64-bit overflow is one):
+# ``1.8446744073709552e+19`` then a delimiter. The leading literal lets the regex skip ahead fast.
+_BIG_EXPONENT = re.compile(rb"e\+(?:1[89]|[2-9][0-9]|[0-9]{3,})[,}\]]")
+_DIGITS = frozenset(b"0123456789")
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"invalid JSON constant {name}")
+class IntegerOutOfRange(InvalidJson):
+    """An integer beyond 64 bits: it cannot be kept exactly, so the message is rejected."""
+
+    error_type = "ParsePayload"
 
 
-def _parse_exact(payload: bytes) -> Any:
+def reject_rounded_integers(output: bytes, original: bytes) -> None:
+    """Raise when ``output`` holds a float that came from a rounded integer in ``original``."""
+    if not any(
+        match.start() > 0 and output[match.start() - 1] in _DIGITS
+        for match in _BIG_EXPONENT.finditer(output)
+    ):
+        return
+    # Rare: a big float or a look-alike string. Only an exact parse tells them apart.
     try:
-        return json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except RecursionError as exc:
-        raise InvalidJson("json nesting too deep") from exc
+        exact = json.loads(original)
+    except (ValueError, RecursionError):
+        exact = None  # cannot be checked exactly: treat it as rounded
+    if exact is None or _has_out_of_range_integer(exact):
+        raise IntegerOutOfRange("json integer beyond 64 bits cannot be represented exactly")
+
+
+def _has_out_of_range_integer(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif type(item) is int and not _INT64_MIN <= item <= _UINT64_MAX:
+            return True
+    return False
 
 
 def parse_object(payload: bytes) -> dict[str, Any]:
     """The payload's JSON object; raises ``InvalidJson`` for anything else."""
     try:
         value = orjson.loads(payload)
-        if payload.translate(_DIGITS_TO_ZERO).find(_TWENTY_DIGITS) != -1:
-            value = _parse_exact(payload)
-    except (orjson.JSONDecodeError, ValueError) as exc:
+    except orjson.JSONDecodeError as exc:
         raise InvalidJson(str(exc) or "invalid json") from exc
     if not isinstance(value, dict):
         raise InvalidJson("json value is not an object")
