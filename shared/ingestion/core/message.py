@@ -32,7 +32,13 @@ class Message:
         payload: bytes | None = None,
         document: dict[str, Any] | None = None,
     ) -> Message:
-        """A copy with attributes set or removed and, optionally, a new payload or document."""
+        """A copy with attributes set or removed and, optionally, a new payload or document.
+
+        Without any change it returns the message itself: attribute maps are never changed in
+        place, so sharing one is safe and saves a copy on the hot path.
+        """
+        if not set_attributes and not drop_attributes and payload is None and document is None:
+            return self
         attributes = dict(self.attributes)
         for key in drop_attributes:
             attributes.pop(key, None)

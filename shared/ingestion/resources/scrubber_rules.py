@@ -199,14 +199,20 @@ def _attribute_test(where: str, name: str, operator: str, operand: object) -> At
 
 
 def _attribute_checks(where: str, value: object) -> tuple[AttributeCheck, ...]:
-    checks: list[AttributeCheck] = []
+    return tuple(check for _, check in _named_attribute_checks(where, value))
+
+
+def _named_attribute_checks(where: str, value: object) -> list[tuple[str, AttributeCheck]]:
+    """Each check with the attribute it reads."""
+    checks: list[tuple[str, AttributeCheck]] = []
     for name, spec in _table(where, value).items():
         operators = _table(f"{where}.{name}", spec)
         if not operators:
             raise _Invalid(f"{where}.{name} has no operator")
         for operator, operand in operators.items():
-            checks.append(_attribute_test(f"{where}.{name}.{operator}", name, operator, operand))
-    return tuple(checks)
+            test = _attribute_test(f"{where}.{name}.{operator}", name, operator, operand)
+            checks.append((name, test))
+    return checks
 
 
 def _none_start_with(where: str, value: object) -> AttributeCheck:
@@ -539,6 +545,9 @@ class Rule:
     id: str
     phase: str
     action: str
+    # The checks on document_namespace/document_type alone: they decide, once per docType,
+    # whether the rule needs looking at all (see ScrubberRules._rules_for).
+    doctype_gate: tuple[AttributeCheck, ...]
     bug: str | None
     bug_lookup: Callable[[Attributes], str | None] | None
     attribute_checks: tuple[AttributeCheck, ...]
@@ -594,7 +603,9 @@ def _rule(raw: Mapping[str, Any], code_sets: Mapping[str, frozenset[str]]) -> Ru
         raise _Invalid("action redact and [[rule.redact]] entries go together")
     _string("description", raw.get("description", ""))
 
-    attribute_checks = _attribute_checks("attributes", raw.get("attributes", {}))
+    named_checks = _named_attribute_checks("attributes", raw.get("attributes", {}))
+    attribute_checks = tuple(check for _, check in named_checks)
+    doctype_gate = tuple(check for name, check in named_checks if name in _DOCTYPE_ATTRIBUTES)
     if "none_start_with" in raw:
         attribute_checks += (_none_start_with("none_start_with", raw["none_start_with"]),)
     any_of = tuple(
@@ -607,6 +618,7 @@ def _rule(raw: Mapping[str, Any], code_sets: Mapping[str, frozenset[str]]) -> Ru
         id=raw["id"],
         phase=phase,
         action=action,
+        doctype_gate=doctype_gate,
         bug=_string("bug", raw["bug"]) if "bug" in raw else None,
         bug_lookup=_bug_lookup(raw["bug_by"], raw["bugs"]) if "bug_by" in raw else None,
         attribute_checks=attribute_checks,
@@ -625,6 +637,11 @@ def _rule(raw: Mapping[str, Any], code_sets: Mapping[str, frozenset[str]]) -> Ru
     )
 
 
+_DOCTYPE_KEYS = ("document_namespace", "document_type")
+_DOCTYPE_ATTRIBUTES = frozenset(_DOCTYPE_KEYS)
+_MAX_CACHED_DOCTYPES = 10_000
+
+
 class ScrubberRules:
     """The compiled rules; ``check_uri`` for the ParseUri phase, ``scrub`` for ParsePayload."""
 
@@ -633,6 +650,7 @@ class ScrubberRules:
         self.rules = tuple(rules)
         self._uri_rules = tuple(rule for rule in self.rules if rule.phase == "uri")
         self._payload_rules = tuple(rule for rule in self.rules if rule.phase == "payload")
+        self._by_doctype: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
 
     @classmethod
     def load(cls, path: Path | None = None) -> ScrubberRules:
@@ -703,5 +721,29 @@ class ScrubberRules:
     def scrub(self, message: Message) -> Message:
         """The payload-phase rules in file order; redacts ``message.document`` in place."""
         document = message.document if message.document is not None else {}
-        self._run(self._payload_rules, message.attributes, document)
+        attributes = message.attributes
+        self._run(self._rules_for(attributes), attributes, document)
         return message
+
+    def _rules_for(self, attributes: Attributes) -> tuple[Rule, ...]:
+        """The payload rules whose namespace/docType conditions this docType meets, in order.
+
+        Most rules name a namespace or docType, so most messages need only a few rules; the
+        answer is cached per docType (bounded, since the names come from clients).
+        """
+        namespace = attributes.get("document_namespace")
+        doctype = attributes.get("document_type")
+        key = (namespace, doctype)
+        rules = self._by_doctype.get(key)
+        if rules is None:
+            names = {k: v for k, v in zip(_DOCTYPE_KEYS, key, strict=True) if v is not None}
+            rules = tuple(
+                rule
+                for rule in self._payload_rules
+                if all(check(names) for check in rule.doctype_gate)
+            )
+            if len(self._by_doctype) >= _MAX_CACHED_DOCTYPES:
+                self._by_doctype.clear()
+            self._by_doctype[key] = rules
+        return rules
+

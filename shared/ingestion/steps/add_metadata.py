@@ -10,6 +10,7 @@ The attributes themselves are kept untouched on the message (D-58); ``client_com
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -62,33 +63,40 @@ def _java_int(text: str) -> int | None:
     return value if _INT_MIN <= value <= _INT_MAX else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _route(key: str) -> tuple[str, str] | None:
+    """Which metadata group an attribute goes to, and under which name (cached per key)."""
+    if key.startswith(GEO_PREFIX):
+        return "geo", key[len(GEO_PREFIX) :]
+    if key.startswith(ISP_PREFIX):
+        return "isp", key[len(ISP_PREFIX) :]
+    if key.startswith(USER_AGENT_PREFIX):
+        return "user_agent", key[len(USER_AGENT_PREFIX) :]
+    if key in HEADER_ATTRIBUTES:
+        return "header", key
+    if key in URI_ATTRIBUTES:
+        return "uri", key
+    return None
+
+
 def metadata_from_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
     """The injected metadata object for ``attributes`` (D-56).
 
     ``geo``, ``isp``, ``user_agent`` and ``header`` are always present, even empty; ``uri`` only
     for telemetry. Keys inside a group follow the attributes' order.
     """
-    geo: dict[str, str] = {}
-    isp: dict[str, str] = {}
-    user_agent: dict[str, str] = {}
-    header: dict[str, str] = {}
+    groups: dict[str, dict[str, str]] = {"geo": {}, "isp": {}, "user_agent": {}, "header": {}}
     uri: dict[str, str] = {}
+    groups["uri"] = uri
     # One pass over the attributes sorts every key into its group.
     for key, value in attributes.items():
-        if key.startswith(GEO_PREFIX):
-            geo[key[len(GEO_PREFIX) :]] = value
-        elif key.startswith(ISP_PREFIX):
-            isp[key[len(ISP_PREFIX) :]] = value
-        elif key.startswith(USER_AGENT_PREFIX):
-            user_agent[key[len(USER_AGENT_PREFIX) :]] = value
-        elif key in HEADER_ATTRIBUTES:
-            header[key] = value
-        elif key in URI_ATTRIBUTES:
-            uri[key] = value
+        route = _route(key)
+        if route is not None:
+            groups[route[0]][route[1]] = value
 
-    metadata: dict[str, Any] = {"geo": geo, "isp": isp, "user_agent": user_agent, "header": header}
-    if attributes.get("document_namespace") == TELEMETRY:
-        metadata["uri"] = uri
+    metadata: dict[str, Any] = groups
+    if attributes.get("document_namespace") != TELEMETRY:
+        del metadata["uri"]
     for name in IDENTIFYING_FIELDS:
         if (field := attributes.get(name)) is not None:
             metadata[name] = field

@@ -52,7 +52,7 @@ def inflate(data: bytes, limit: int) -> bytes | None:
             remaining = inflater.unused_data
     except (zlib.error, _Truncated):
         return None
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def decompress_payload(message: Message, context: Context) -> Message:

@@ -89,12 +89,12 @@ def split_ping(message: Message, context: Context) -> Message | list[Message]:
     doctype = attributes.get("document_type")
     version = attributes.get("document_version")
     if document is None or namespace is None or doctype is None or version is None:
-        return message.evolve()
+        return message
     split_config = context.schemas.pipeline_metadata(namespace, doctype, version).get(
         "split_config"
     )
     if not isinstance(split_config, dict):
-        return message.evolve()
+        return message
 
     preserve_original = split_config.get("preserve_original") is True
     outputs: list[Message] = []

@@ -64,6 +64,8 @@ def validate_payload(message: Message, context: Context) -> Message:
     if _is_deprecated(metadata, attributes.get(SUBMISSION_TIMESTAMP)):  # D-37
         raise DeprecatedMessage()
 
+    if attributes.get(DOCUMENT_VERSION) == version:
+        return message
     return message.evolve(set_attributes={DOCUMENT_VERSION: version})
 
 
