@@ -119,7 +119,7 @@ def _run_stage(
     except MessageShouldBeDropped as drop:
         outcome.dropped.append(drop.bug)
         return []
-    except Exception as exc:  # noqa: BLE001 - any failure of a pure step is deterministic
+    except Exception as exc:  # any failure of a pure step is deterministic: error output
         outcome.errors.append(
             to_error_message(message, exc, stage.name, include_stack_trace=include_stack_trace)
         )

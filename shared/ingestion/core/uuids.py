@@ -27,7 +27,7 @@ def _parse_group(group: str) -> int | None:
 
 
 # The canonical 8-4-4-4-12 form, which nearly every real id has: no parsing needed.
-_CANONICAL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_CANONICAL = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def java_uuid(text: str) -> str | None:
