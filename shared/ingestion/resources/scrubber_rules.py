@@ -746,4 +746,3 @@ class ScrubberRules:
                 self._by_doctype.clear()
             self._by_doctype[key] = rules
         return rules
-
