@@ -20,36 +20,16 @@ import orjson
 from ..context import Context
 from ..core.errors import InvalidJsonObject
 from ..core.message import Message
+from ..core.metadata_layout import (
+    HEADER_ATTRIBUTES,
+    IDENTIFYING_FIELDS,
+    PREFIXED_GROUPS,
+    SAMPLE_ID,
+    TELEMETRY_NAMESPACE,
+    TOP_LEVEL_STRING_FIELDS,
+    URI_ATTRIBUTES,
+)
 from .parse_json import reject_rounded_integers
-
-GEO_PREFIX = "geo_"
-ISP_PREFIX = "isp_"
-USER_AGENT_PREFIX = "user_agent_"
-HEADER_ATTRIBUTES = frozenset(
-    {
-        "date",
-        "dnt",
-        "x_debug_id",
-        "x_foxsec_ip_reputation",
-        "x_lb_tags",
-        "x_pingsender_version",
-        "x_source_tags",
-        "x_telemetry_agent",
-    }
-)
-URI_ATTRIBUTES = frozenset({"uri", "app_name", "app_version", "app_update_channel", "app_build_id"})
-# Kept in the payload so that it can be replayed even without its attributes.
-IDENTIFYING_FIELDS = ("document_namespace", "document_type", "document_version")
-TOP_LEVEL_STRING_FIELDS = (
-    "submission_timestamp",
-    "document_id",
-    "normalized_app_name",
-    "normalized_channel",
-    "normalized_os",
-    "normalized_os_version",
-    "normalized_country_code",
-)
-TELEMETRY = "telemetry"
 
 # What Java's Integer.parseInt accepts: an optional sign and decimal digits (any script).
 _JAVA_INT = re.compile(r"[+-]?\d+")
@@ -66,12 +46,9 @@ def _java_int(text: str) -> int | None:
 @functools.lru_cache(maxsize=4096)
 def _route(key: str) -> tuple[str, str] | None:
     """Which metadata group an attribute goes to, and under which name (cached per key)."""
-    if key.startswith(GEO_PREFIX):
-        return "geo", key[len(GEO_PREFIX) :]
-    if key.startswith(ISP_PREFIX):
-        return "isp", key[len(ISP_PREFIX) :]
-    if key.startswith(USER_AGENT_PREFIX):
-        return "user_agent", key[len(USER_AGENT_PREFIX) :]
+    for group, prefix in PREFIXED_GROUPS:
+        if key.startswith(prefix):
+            return group, key[len(prefix) :]
     if key in HEADER_ATTRIBUTES:
         return "header", key
     if key in URI_ATTRIBUTES:
@@ -95,7 +72,7 @@ def metadata_from_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
             groups[route[0]][route[1]] = value
 
     metadata: dict[str, Any] = groups
-    if attributes.get("document_namespace") != TELEMETRY:
+    if attributes.get("document_namespace") != TELEMETRY_NAMESPACE:
         del metadata["uri"]
     for name in IDENTIFYING_FIELDS:
         if (field := attributes.get(name)) is not None:
@@ -105,9 +82,9 @@ def metadata_from_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
     for name in TOP_LEVEL_STRING_FIELDS:
         if (field := attributes.get(name)) is not None:
             payload[name] = field
-    sample_id = attributes.get("sample_id")
+    sample_id = attributes.get(SAMPLE_ID)
     if sample_id is not None and (number := _java_int(sample_id)) is not None:
-        payload["sample_id"] = number
+        payload[SAMPLE_ID] = number
     return payload
 
 

@@ -17,28 +17,15 @@ from typing import Any
 
 from ..context import Context
 from ..core.message import Message
+from ..core.metadata_layout import (
+    IDENTIFYING_FIELDS,
+    PREFIXED_GROUPS,
+    SAMPLE_ID,
+    TOP_LEVEL_STRING_FIELDS,
+)
 
 # metadata.<block> -> attribute prefix; header and uri entries keep their own names (D-31).
-_NESTED_BLOCKS = (
-    ("geo", "geo_"),
-    ("isp", "isp_"),
-    ("user_agent", "user_agent_"),
-    ("header", ""),
-    ("uri", ""),
-)
-_IDENTIFYING_FIELDS = ("document_namespace", "document_type", "document_version")
-# Top-level fields that become attributes only when they are JSON strings.
-_TOP_LEVEL_STRING_FIELDS = (
-    "submission_timestamp",
-    "document_id",
-    "normalized_app_name",
-    "normalized_channel",
-    "normalized_os",
-    "normalized_os_version",
-    "normalized_country_code",
-)
-# Injected as an integer (D-56); taken back whatever its JSON type.
-_SAMPLE_ID = "sample_id"
+_NESTED_BLOCKS = (*PREFIXED_GROUPS, ("header", ""), ("uri", ""))
 _MISSING = object()
 
 
@@ -100,18 +87,18 @@ def strip_metadata(message: Message, context: Context) -> Message:
     if isinstance(metadata, dict):
         for block, prefix in _NESTED_BLOCKS:
             _collect_block(metadata, block, prefix, found)
-        for name in _IDENTIFYING_FIELDS:
+        for name in IDENTIFYING_FIELDS:
             value = metadata.get(name)
             if isinstance(value, str):
                 found[name] = value
 
-    for name in _TOP_LEVEL_STRING_FIELDS:
+    for name in TOP_LEVEL_STRING_FIELDS:  # taken back only when strings
         value = document.pop(name, None)
         if isinstance(value, str):
             found[name] = value
 
-    sample_id = document.pop(_SAMPLE_ID, _MISSING)
+    sample_id = document.pop(SAMPLE_ID, _MISSING)  # injected as an integer; any type comes back
     if sample_id is not _MISSING:
-        found[_SAMPLE_ID] = jackson_as_text(sample_id)
+        found[SAMPLE_ID] = jackson_as_text(sample_id)
 
     return message.evolve(set_attributes=found)
