@@ -233,7 +233,11 @@ def chart(result: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     bars = ax.bar(names, rates, color=["#999999", "#1f77b4", "#ff7f0e"][: len(names)])
     for bar, name in zip(bars, names, strict=True):
-        label = "1.00x" if name == "bare" else f"{result['engines'][name]['ratio_to_bare']:.2f}x"
+        label = (
+            "cost 1.00x"
+            if name == "bare"
+            else f"cost {result['engines'][name]['ratio_to_bare']:.2f}x"
+        )
         ax.annotate(
             label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom"
         )
