@@ -1,0 +1,1 @@
+"""Local emulation: start and stop the official emulators and the function for tests and demos."""
