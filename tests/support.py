@@ -1,15 +1,22 @@
-"""Small real collaborators shared by tests: an in-memory sink and message-file helpers."""
+"""Small collaborators shared by tests: an in-memory sink, message-file helpers, a stand-in
+schema store and a guard against DNS lookups."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+import socket
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ingestion.adapters.files import message_from_line, read_lines
+from ingestion.context import Context
 from ingestion.core.message import Message
+
+Key = tuple[str, str, str]  # (namespace, docType, version)
 
 
 class ListSink:
@@ -39,3 +46,39 @@ def expected_lines(path: Path) -> list[dict[str, Any]]:
 def expected_payload(line: dict[str, Any]) -> Any:
     raw = base64.b64decode(line.get("payload") or "")
     return json.loads(raw) if raw else None
+
+
+class FakeSchemas:
+    """Just ``pipeline_metadata`` over a dict keyed by (namespace, docType, version), and no
+    schemas; records what was asked for."""
+
+    def __init__(self, metadata: Mapping[Key, Mapping[str, Any]]) -> None:
+        self.metadata = metadata
+        self.calls: list[Key] = []
+
+    def schema(self, namespace: str, doctype: str, version: str) -> dict[str, Any] | None:
+        return None
+
+    def pipeline_metadata(self, namespace: str, doctype: str, version: str) -> Mapping[str, Any]:
+        self.calls.append((namespace, doctype, version))
+        return self.metadata.get((namespace, doctype, version), {})
+
+
+def context_with(metadata: Mapping[Key, Mapping[str, Any]], **options: Any) -> Context:
+    """A context whose schema store is ``FakeSchemas(metadata)``; ``options`` set other fields."""
+    return Context(
+        schemas=FakeSchemas(metadata),  # type: ignore[arg-type]
+        scrubber=None,  # type: ignore[arg-type]
+        user_agents=None,  # type: ignore[arg-type]
+        **options,
+    )
+
+
+def forbid_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every name-resolution call in ``socket`` fail the test."""
+
+    def no_dns(*args: object, **kwargs: object) -> Any:
+        raise AssertionError(f"DNS lookup attempted: {args}")
+
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+        monkeypatch.setattr(socket, name, no_dns)

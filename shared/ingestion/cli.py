@@ -30,6 +30,7 @@ from .adapters.files import (
 )
 from .core.error_output import to_error_message
 from .core.message import Message
+from .pipeline import Outcome
 from .resources.loader import PROJECT_SCHEMAS, ConfigurationError, DecoderConfig, build_context
 from .resources.validators import DEFAULT_ENGINE, ENGINES
 from .service.decoder import DecoderService
@@ -121,14 +122,13 @@ def decode_files(args: argparse.Namespace) -> dict[str, object]:
                         include_stack_trace=trace,
                     )
                     sink.deliver([], [error])
-                    service.counters.counts["input"] += 1
-                    service.counters.counts[f"error:{READ_ERROR_TYPE}"] += 1
+                    service.counters.record(Outcome(errors=[error]))
                 else:
                     service.process(item)
                 progress.update()
         files = sorted(str(p.relative_to(args.output)) for p in sink.files_written)
     elapsed = time.perf_counter() - started
-    counts = dict(sorted(service.counters.counts.items()))
+    counts = dict(sorted(service.counters.snapshot().items()))
     return {"counts": counts, "files": files, "seconds": round(elapsed, 3)}
 
 

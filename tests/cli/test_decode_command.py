@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from ingestion.resources.demo_geoip import build_demo_city_db, build_demo_isp_db
 
 SAMPLES = REPO / "samples" / "raw-messages.ndjson"

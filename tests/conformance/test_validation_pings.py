@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 
+from conftest import GENERATED_SCHEMAS, PIPELINE_SCHEMAS, shared_path
 from ingestion.core.errors import SchemaViolation
 from ingestion.resources.schemas import SchemaStore
 from ingestion.resources.validators import ENGINES, Validator, compile_schema
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-PIPELINE_SCHEMAS = SHARED / "anchors/mozilla-pipeline-schemas"
-GENERATED = PIPELINE_SCHEMAS / "generated-schemas/schemas"
 VALIDATION = PIPELINE_SCHEMAS / "validation"
 
 EXPECTED_PINGS = 213
@@ -46,9 +44,8 @@ class Ping:
 
 
 def pings() -> list[Ping]:
-    for needed in (GENERATED, VALIDATION):
-        if not needed.is_dir():
-            pytest.skip(f"../shared/{needed.relative_to(SHARED)} not found: corpus unavailable")
+    for needed in (GENERATED_SCHEMAS, VALIDATION):
+        shared_path(needed, "corpus unavailable")
     return [Ping.from_path(path) for path in sorted(VALIDATION.glob("*/*.json"))]
 
 
@@ -64,7 +61,7 @@ def validator_for(store: SchemaStore, ping: Ping) -> Validator:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_every_validation_ping_agrees_with_its_label(engine: str) -> None:
     all_pings = pings()
-    store = SchemaStore.from_path(GENERATED, engine=engine)
+    store = SchemaStore.from_path(GENERATED_SCHEMAS, engine=engine)
     disagreements: list[str] = []
     for ping in all_pings:
         try:
@@ -83,9 +80,8 @@ def test_every_validation_ping_agrees_with_its_label(engine: str) -> None:
 def test_hgpush_empty_document_renders_like_everit(engine: str) -> None:
     # DecoderMainTest error-output.ndjson:
     # org.everit.json.schema.ValidationException: #: required key [changesetID] not found
-    if not GENERATED.is_dir():
-        pytest.skip(f"../shared/{GENERATED.relative_to(SHARED)} not found: corpus unavailable")
-    store = SchemaStore.from_path(GENERATED, engine=engine)
+    generated = shared_path(GENERATED_SCHEMAS, "corpus unavailable")
+    store = SchemaStore.from_path(generated, engine=engine)
     with pytest.raises(SchemaViolation) as raised:
         store.validator("eng-workflow", "hgpush", "1")({})
     assert str(raised.value) == "#: required key [changesetID] not found"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import BEAM_RESOURCES, GEOIP, SHARED, beam_city_db_path, beam_city_filter, shared_path
 from ingestion.context import Context
 from ingestion.core.message import Message
 from ingestion.resources import demo_geoip
@@ -23,37 +22,11 @@ from ingestion.resources.geoip import (
 )
 from ingestion.steps.geo_city import lookup_city
 from ingestion.steps.geo_isp import lookup_isp
+from support import forbid_dns
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-BEAM_RESOURCES = "anchors/gcp-ingestion/ingestion-beam/src/test/resources"
+# Parametrised databases are paths below ../shared: the test IDs show them.
+BEAM = BEAM_RESOURCES.relative_to(SHARED).as_posix()
 ISO_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-def shared_file(subpath: str) -> Path:
-    path = SHARED / subpath
-    if not path.exists():
-        pytest.skip(f"../shared/{subpath} not found: {path}")
-    return path
-
-
-def beam_city_db_path() -> Path:
-    return shared_file(f"{BEAM_RESOURCES}/cityDB/GeoIP2-City-Test.mmdb")
-
-
-def city_filter(name: str) -> CityFilter:
-    return CityFilter.load(shared_file(f"{BEAM_RESOURCES}/cityFilters/{name}"))
-
-
-@pytest.fixture(scope="module")
-def city_db() -> Iterator[GeoCityDatabase]:
-    with GeoCityDatabase(beam_city_db_path()) as db:
-        yield db
-
-
-@pytest.fixture(scope="module")
-def isp_db() -> Iterator[GeoIspDatabase]:
-    with GeoIspDatabase(shared_file(f"{BEAM_RESOURCES}/ispDB/GeoIP2-ISP-Test.mmdb")) as db:
-        yield db
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +44,8 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         # the build dates in gcp-ingestion's expected outputs (GeoCityLookupTest,
         # GeoIspLookupTest)
-        (f"{BEAM_RESOURCES}/cityDB/GeoIP2-City-Test.mmdb", "city", "2019-01-03T21:26:19Z"),
-        (f"{BEAM_RESOURCES}/ispDB/GeoIP2-ISP-Test.mmdb", "isp", "2018-01-15T22:27:16Z"),
+        (f"{BEAM}/cityDB/GeoIP2-City-Test.mmdb", "city", "2019-01-03T21:26:19Z"),
+        (f"{BEAM}/ispDB/GeoIP2-ISP-Test.mmdb", "isp", "2018-01-15T22:27:16Z"),
         # the newer MaxMind test builds
         ("geoip/GeoIP2-City-Test.mmdb", "city", "2026-02-04T22:49:29Z"),
         ("geoip/GeoLite2-City-Test.mmdb", "city", "2026-02-04T22:49:29Z"),
@@ -81,7 +54,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 )
 def test_db_version_is_the_build_instant(subpath: str, kind: str, expected: str) -> None:
     opener = GeoCityDatabase if kind == "city" else GeoIspDatabase
-    with opener(shared_file(subpath)) as db:
+    with opener(shared_path(SHARED / subpath)) as db:
         assert db.db_version == expected
 
 
@@ -108,7 +81,7 @@ def test_geo_database_error_is_a_value_error() -> None:
 
 
 def test_invalid_node_count_fails_at_open() -> None:
-    path = shared_file("geoip/GeoIP2-City-Test-Invalid-Node-Count.mmdb")
+    path = shared_path(GEOIP / "GeoIP2-City-Test-Invalid-Node-Count.mmdb")
     with pytest.raises(GeoDatabaseError) as raised:
         GeoCityDatabase(path)
     assert_one_line_naming(raised.value, path)
@@ -132,14 +105,14 @@ def test_directory_fails_at_open(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("subpath", "opener"),
     [
-        (f"{BEAM_RESOURCES}/ispDB/GeoIP2-ISP-Test.mmdb", GeoCityDatabase),
+        (f"{BEAM}/ispDB/GeoIP2-ISP-Test.mmdb", GeoCityDatabase),
         ("geoip/GeoIP2-Country-Test.mmdb", GeoCityDatabase),
-        (f"{BEAM_RESOURCES}/cityDB/GeoIP2-City-Test.mmdb", GeoIspDatabase),
+        (f"{BEAM}/cityDB/GeoIP2-City-Test.mmdb", GeoIspDatabase),
         ("geoip/GeoLite2-ASN-Test.mmdb", GeoIspDatabase),
     ],
 )
 def test_wrong_database_type_fails_at_open(subpath: str, opener: Any) -> None:
-    path = shared_file(subpath)
+    path = shared_path(SHARED / subpath)
     with pytest.raises(GeoDatabaseError, match="has type") as raised:
         opener(path)
     assert_one_line_naming(raised.value, path)
@@ -191,14 +164,16 @@ def test_city_lookup(city_db: GeoCityDatabase, ip: str, expected: CityRecord | N
     [("milton.txt", True), ("sacramento.txt", False)],  # GeoCityLookupTest
 )
 def test_city_filter_decides_city_allowed(filter_name: str, allowed: bool) -> None:
-    with GeoCityDatabase(beam_city_db_path(), city_filter=city_filter(filter_name)) as db:
+    with GeoCityDatabase(beam_city_db_path(), city_filter=beam_city_filter(filter_name)) as db:
         record = db.lookup("216.160.83.56")
     assert record == CityRecord("US", "Milton", 5803556, 819, ("WA",), allowed)
 
 
 def test_cache_is_per_database(city_db: GeoCityDatabase) -> None:
     # Same file, different filters: one cached answer must not leak into the other.
-    with GeoCityDatabase(beam_city_db_path(), city_filter=city_filter("sacramento.txt")) as other:
+    with GeoCityDatabase(
+        beam_city_db_path(), city_filter=beam_city_filter("sacramento.txt")
+    ) as other:
         filtered = other.lookup("216.160.83.56")
     unfiltered = city_db.lookup("216.160.83.56")
     assert filtered is not None and not filtered.city_allowed
@@ -213,7 +188,7 @@ def test_repeated_lookups_are_cached(city_db: GeoCityDatabase) -> None:
 
 def test_broken_records_are_ignored() -> None:
     # The database opens; reading a record raises InvalidDatabaseError, which becomes a miss.
-    with GeoCityDatabase(shared_file("geoip/GeoIP2-City-Test-Broken-Double-Format.mmdb")) as db:
+    with GeoCityDatabase(shared_path(GEOIP / "GeoIP2-City-Test-Broken-Double-Format.mmdb")) as db:
         assert ISO_INSTANT.match(db.db_version)
         for ip in ("81.2.69.142", "216.160.83.56", "2.125.160.216", "8.8.8.8"):
             assert db.lookup(ip) is None
@@ -222,11 +197,7 @@ def test_broken_records_are_ignored() -> None:
 def test_hostnames_are_never_resolved(
     monkeypatch: pytest.MonkeyPatch, city_db: GeoCityDatabase, isp_db: GeoIspDatabase
 ) -> None:
-    def no_dns(*args: object, **kwargs: object) -> Any:
-        raise AssertionError(f"DNS lookup attempted: {args}")
-
-    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
-        monkeypatch.setattr(socket, name, no_dns)
+    forbid_dns(monkeypatch)
     for host in ("localhost", "resolve-me.example.com", "216.160.83.56.nip.io", "a.invalid"):
         assert city_db.lookup(host) is None
         assert isp_db.lookup(host) is None
@@ -256,13 +227,13 @@ def test_isp_lookup(isp_db: GeoIspDatabase, ip: str, expected: IspRecord | None)
 
 def test_city_filter_files() -> None:
     # milton.txt is a full cities15000 line; sacramento.txt is "5389489 Sacramento".
-    assert city_filter("milton.txt").allowed_ids == frozenset({5803556})
-    assert city_filter("sacramento.txt").allowed_ids == frozenset({5389489})
+    assert beam_city_filter("milton.txt").allowed_ids == frozenset({5803556})
+    assert beam_city_filter("sacramento.txt").allowed_ids == frozenset({5389489})
 
 
 def test_invalid_city_filter_fails() -> None:
     # GeoCityLookupTest.testThrowsOnInvalidCityFilter
-    path = shared_file(f"{BEAM_RESOURCES}/cityFilters/invalid.txt")
+    path = shared_path(BEAM_RESOURCES / "cityFilters" / "invalid.txt")
     with pytest.raises(GeoDatabaseError, match="line 1 ") as raised:
         CityFilter.load(path)
     assert_one_line_naming(raised.value, path)

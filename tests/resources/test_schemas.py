@@ -13,24 +13,15 @@ from typing import Any
 
 import pytest
 
+from conftest import INJECTED_TEST_SCHEMAS, PIPELINE_SCHEMAS, shared_path
 from ingestion.core.errors import SchemaNotFound, SchemaViolation
 from ingestion.resources import schemas as schemas_module
 from ingestion.resources.schemas import SchemaLoadError, SchemaStore, normalize_path, snake_case
 from ingestion.resources.validators import DEFAULT_ENGINE, ENGINES, Validator, compile_schema
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-GENERATED = SHARED / "anchors/mozilla-pipeline-schemas/generated-schemas"
-INJECTED = SHARED / "anchors/gcp-ingestion/derived/download-schemas-injected/schemas"
-
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 DRAFT_06 = "http://json-schema.org/draft-06/schema#"
 META = {"bq_dataset_family": "t", "bq_table": "t_v1", "bq_metadata_format": "structured"}
-
-
-def shared(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"../shared/{path.relative_to(SHARED)} not found: reference data unavailable")
-    return path
 
 
 def words(text: str) -> list[str]:
@@ -618,7 +609,9 @@ def test_schema_not_found_names_the_requested_path() -> None:
 
 # --- the corpus ------------------------------------------------------------------------------
 def test_corpus_loads_fast_and_overlays_the_test_schemas() -> None:
-    generated, injected = shared(GENERATED), shared(INJECTED)
+    # generated-schemas itself, not its schemas/ subfolder: SchemaStore finds that.
+    generated = shared_path(PIPELINE_SCHEMAS / "generated-schemas")
+    injected = shared_path(INJECTED_TEST_SCHEMAS)
     started = time.perf_counter()
     store = SchemaStore.from_paths([generated, injected])
     elapsed = time.perf_counter() - started

@@ -7,21 +7,20 @@ defined, porting pitfall 7); the metadata-first order of D-57 is asserted separa
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 import orjson
 import pytest
 
+from conftest import GENERATED_SCHEMAS, shared_path
 from ingestion.context import Context
 from ingestion.core.errors import InvalidJsonObject
 from ingestion.core.message import Message
 from ingestion.steps.add_metadata import add_metadata, merge_payload, metadata_from_attributes
 
 CONTEXT = Context(schemas=None, scrubber=None, user_agents=None)  # type: ignore[arg-type]
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-METADATA_SCHEMAS = "anchors/mozilla-pipeline-schemas/generated-schemas/schemas/metadata"
+METADATA_SCHEMAS = GENERATED_SCHEMAS / "metadata"
 
 # AddMetadataTest.testOutput
 OUTPUT_ATTRIBUTES = {
@@ -286,9 +285,7 @@ def test_sample_id_is_an_integer_when_it_parses(sample_id: str, expected: int | 
 
 # D-59: the injected layout validates against the pipeline's metadata schemas.
 def _metadata_validator(name: str) -> Any:
-    path = SHARED / METADATA_SCHEMAS / name / f"{name}.1.schema.json"
-    if not path.is_file():
-        pytest.skip(f"../shared/{METADATA_SCHEMAS}/{name} not found: {path}")
+    path = shared_path(METADATA_SCHEMAS / name / f"{name}.1.schema.json")
     return jsonschema_rs.validator_for(json.loads(path.read_text()))
 
 

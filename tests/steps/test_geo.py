@@ -2,66 +2,29 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
+from conftest import GEOIP, beam_city_db_path, beam_city_filter, shared_path
 from ingestion.context import Context
 from ingestion.core.message import CLIENT_IP_ATTRIBUTES, Message
-from ingestion.resources.geoip import CityFilter, GeoCityDatabase, GeoIspDatabase
+from ingestion.resources.geoip import GeoCityDatabase, GeoIspDatabase
 from ingestion.steps.geo_city import lookup_city
 from ingestion.steps.geo_isp import lookup_isp
 from ingestion.steps.parse_proxy import trim_forwarded_for
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-BEAM_RESOURCES = "anchors/gcp-ingestion/ingestion-beam/src/test/resources"
+from support import context_with, forbid_dns
 
 # Build dates of gcp-ingestion's copies of the MaxMind test databases.
 CITY_DB_VERSION = "2019-01-03T21:26:19Z"
 ISP_DB_VERSION = "2018-01-15T22:27:16Z"
 
 
-def shared_file(subpath: str) -> Path:
-    path = SHARED / subpath
-    if not path.exists():
-        pytest.skip(f"../shared/{subpath} not found: {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
-def city_db() -> Iterator[GeoCityDatabase]:
-    with GeoCityDatabase(shared_file(f"{BEAM_RESOURCES}/cityDB/GeoIP2-City-Test.mmdb")) as db:
-        yield db
-
-
-@pytest.fixture(scope="module")
-def isp_db() -> Iterator[GeoIspDatabase]:
-    with GeoIspDatabase(shared_file(f"{BEAM_RESOURCES}/ispDB/GeoIP2-ISP-Test.mmdb")) as db:
-        yield db
-
-
 def city_db_with_filter(name: str) -> GeoCityDatabase:
-    city_filter = CityFilter.load(shared_file(f"{BEAM_RESOURCES}/cityFilters/{name}"))
-    path = shared_file(f"{BEAM_RESOURCES}/cityDB/GeoIP2-City-Test.mmdb")
-    return GeoCityDatabase(path, city_filter=city_filter)
-
-
-class NoSchemas:
-    def pipeline_metadata(self, namespace: str, doc_type: str, version: str) -> dict[str, Any]:
-        return {}
+    city_filter = beam_city_filter(name)
+    return GeoCityDatabase(beam_city_db_path(), city_filter=city_filter)
 
 
 def make_context(city: GeoCityDatabase | None = None, isp: GeoIspDatabase | None = None) -> Context:
-    return Context(
-        schemas=NoSchemas(),  # type: ignore[arg-type]
-        scrubber=None,  # type: ignore[arg-type]
-        user_agents=None,  # type: ignore[arg-type]
-        geo_city=city,
-        geo_isp=isp,
-    )
+    return context_with({}, geo_city=city, geo_isp=isp)
 
 
 def protect(attributes: dict[str, str], context: Context) -> dict[str, str]:
@@ -191,7 +154,7 @@ def test_no_city_database_only_drops_ip() -> None:
 
 def test_city_lookup_with_broken_records_is_ignored() -> None:
     # The database opens, but every record is malformed: the lookup misses, nothing is raised.
-    path = shared_file("geoip/GeoIP2-City-Test-Broken-Double-Format.mmdb")
+    path = shared_path(GEOIP / "GeoIP2-City-Test-Broken-Double-Format.mmdb")
     with GeoCityDatabase(path) as db:
         message = Message(attributes={"x_forwarded_for": "81.2.69.142"})
         result = lookup_city(message, make_context(city=db))
@@ -360,11 +323,7 @@ def test_no_ip_survives_the_protect_steps(
 def test_hostnames_are_never_resolved(
     monkeypatch: pytest.MonkeyPatch, city_db: GeoCityDatabase, isp_db: GeoIspDatabase
 ) -> None:
-    def no_dns(*args: object, **kwargs: object) -> Any:
-        raise AssertionError(f"DNS lookup attempted: {args}")
-
-    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
-        monkeypatch.setattr(socket, name, no_dns)
+    forbid_dns(monkeypatch)
     for host in ("localhost", "example.com", "dns-probe.invalid", "216.160.83.56.nip.io"):
         result = protect({"x_forwarded_for": f"{host}, 1, 2"}, make_context(city_db, isp_db))
         assert result == {"geo_db_version": CITY_DB_VERSION, "isp_db_version": ISP_DB_VERSION}

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from ingestion.context import Context
 from ingestion.core.message import Message
 from ingestion.steps.parse_proxy import (
     forwarded_entries,
     last_forwarded_entry,
     trim_forwarded_for,
 )
-
-
-class FakeSchemas:
-    """Just ``pipeline_metadata``; records what was asked for."""
-
-    def __init__(self, metadata: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> None:
-        self.metadata = metadata
-        self.calls: list[tuple[str, str, str]] = []
-
-    def pipeline_metadata(self, namespace: str, doc_type: str, version: str) -> Mapping[str, Any]:
-        self.calls.append((namespace, doc_type, version))
-        return self.metadata.get((namespace, doc_type, version), {})
-
+from support import context_with
 
 # The injected test schema test/geoip-skip/geoip-skip.1 declares geoip_skip_entries = 1.
 GEOIP_SKIP = {("test", "geoip-skip", "1"): {"bq_table": "geoip_skip_v1", "geoip_skip_entries": 1}}
@@ -35,14 +21,6 @@ GEOIP_SKIP_ATTRIBUTES = {
     "document_type": "geoip-skip",
     "document_version": "1",
 }
-
-
-def context_with(metadata: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> Context:
-    return Context(
-        schemas=FakeSchemas(metadata),  # type: ignore[arg-type]
-        scrubber=None,  # type: ignore[arg-type]
-        user_agents=None,  # type: ignore[arg-type]
-    )
 
 
 def trimmed(attributes: dict[str, str], metadata: Any = None) -> dict[str, str]:

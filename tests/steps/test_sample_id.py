@@ -5,44 +5,22 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ingestion.context import Context
+from conftest import BEAM_RESOURCES, INJECTED_TEST_SCHEMAS, shared_path
 from ingestion.core.message import Message
 from ingestion.steps.client_id import normalize_client_id
 from ingestion.steps.payload_attributes import attributes_from_payload
 from ingestion.steps.sample_id import add_sample_id, calculate_sample_id
 from ingestion.steps.strip_metadata import strip_metadata
+from support import context_with
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-GCP_INGESTION = SHARED / "anchors" / "gcp-ingestion"
-INJECTED_SCHEMAS = GCP_INGESTION / "derived" / "download-schemas-injected" / "schemas"
-DECODER_INTEGRATION = (
-    GCP_INGESTION / "ingestion-beam/src/test/resources/testdata/decoder-integration"
-)
+DECODER_INTEGRATION = BEAM_RESOURCES / "testdata" / "decoder-integration"
 
 UUID = "2907648d-711b-4e9f-94b5-52a2b40a44b1"
 OTHER = "90210716-99f8-0a4f-8119-9bfc16cd68a3"
-
-
-class FakeSchemas:
-    """The two SchemaStore lookups the steps use, keyed by (namespace, type, version)."""
-
-    def __init__(self, metadata: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> None:
-        self._metadata = metadata
-
-    def schema(self, namespace: str, doctype: str, version: str) -> dict[str, Any] | None:
-        return None
-
-    def pipeline_metadata(self, namespace: str, doctype: str, version: str) -> Mapping[str, Any]:
-        return self._metadata.get((namespace, doctype, version), {})
-
-
-def context_with(metadata: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> Context:
-    return Context(schemas=FakeSchemas(metadata), scrubber=None, user_agents=None)  # type: ignore[arg-type]
 
 
 def routing(namespace: str, doctype: str, version: str = "1") -> dict[str, str]:
@@ -50,9 +28,7 @@ def routing(namespace: str, doctype: str, version: str = "1") -> dict[str, str]:
 
 
 def injected_metadata(namespace: str, doctype: str) -> Mapping[str, Any]:
-    path = INJECTED_SCHEMAS / namespace / doctype / f"{doctype}.1.schema.json"
-    if not path.exists():
-        pytest.skip(f"../shared/anchors/gcp-ingestion/derived/... {path.name} not found")
+    path = shared_path(INJECTED_TEST_SCHEMAS / namespace / doctype / f"{doctype}.1.schema.json")
     metadata: Mapping[str, Any] = json.loads(path.read_text())["mozPipelineMetadata"]
     return metadata
 
@@ -179,9 +155,7 @@ def test_logentry_output_attributes_recovered() -> None:
     # DecoderMainTest.testLogEntryPayload output (accounts-backend/accounts-events has no
     # sample_id configuration): replayed, the payload steps rebuild the same attributes,
     # including client_id from client_info and sample_id=8 (D-31, D-38..D-40, D-75).
-    path = DECODER_INTEGRATION / "logentries-output.ndjson"
-    if not path.exists():
-        pytest.skip("../shared/anchors/.../decoder-integration/logentries-output.ndjson not found")
+    path = shared_path(DECODER_INTEGRATION / "logentries-output.ndjson")
     line = json.loads(path.read_text().splitlines()[0])
     expected = line["attributeMap"]
     document = json.loads(base64.b64decode(line["payload"]))

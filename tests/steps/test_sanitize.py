@@ -14,12 +14,10 @@ from typing import Any
 
 import pytest
 
+from conftest import INJECTED_TEST_SCHEMAS, shared_path
 from ingestion.context import Context
 from ingestion.core.message import Message
 from ingestion.steps.sanitize import sanitize_attributes, truncate_timestamp
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-TEST_SCHEMAS = "anchors/gcp-ingestion/derived/download-schemas-injected/schemas"
 
 
 class _PipelineMetadata:
@@ -45,11 +43,8 @@ class _Fixed:
 
 @pytest.fixture(scope="module")
 def reference_context() -> Context:
-    root = SHARED / TEST_SCHEMAS
-    if not root.is_dir():
-        pytest.skip(f"../shared/{TEST_SCHEMAS} not found: {root}")
     return Context(
-        schemas=_PipelineMetadata(root),  # type: ignore[arg-type]
+        schemas=_PipelineMetadata(shared_path(INJECTED_TEST_SCHEMAS)),  # type: ignore[arg-type]
         scrubber=None,  # type: ignore[arg-type]
         user_agents=None,  # type: ignore[arg-type]
     )

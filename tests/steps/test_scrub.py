@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 
+from conftest import REPO
 from ingestion.context import Context
 from ingestion.core.errors import AffectedByBug, MessageShouldBeDropped, UnwantedData
 from ingestion.core.message import Message
 from ingestion.resources.scrubber_rules import ScrubberRules, parse_path, resolve
 from ingestion.steps.scrub import scrub_payload, scrub_uri
 
-RULES_FILE = (
-    Path(__file__).resolve().parents[2] / "shared" / "ingestion" / "rules" / "scrubber.toml"
-)
+RULES_FILE = REPO / "shared" / "ingestion" / "rules" / "scrubber.toml"
 COFFEE = "c0ffeec0-ffee-c0ff-eec0-ffeec0ffeec0"
 
 

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import CORE_RESOURCES, GENERATED_SCHEMAS, shared_path
 from ingestion.context import Context
 from ingestion.core.errors import SchemaNotFound
 from ingestion.core.message import Message
 from ingestion.steps.split import split_ping
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-TEST_SPLIT = (
-    SHARED
-    / "anchors/gcp-ingestion/ingestion-core/src/test/resources/schema/test-schemas/schemas"
-    / "test_split"
-)
-PIPELINE_SCHEMAS = SHARED / "anchors/mozilla-pipeline-schemas/generated-schemas/schemas"
+TEST_SPLIT = CORE_RESOURCES / "schema" / "test-schemas" / "schemas" / "test_split"
 
 Key = tuple[str, str, str]
 
@@ -45,10 +39,8 @@ def context_with(schemas: Mapping[Key, dict[str, Any]]) -> Context:
 
 
 def load_test_split_schemas() -> dict[Key, dict[str, Any]]:
-    if not TEST_SPLIT.is_dir():
-        pytest.skip(f"../shared/anchors/gcp-ingestion/.../test_split not found: {TEST_SPLIT}")
     schemas: dict[Key, dict[str, Any]] = {}
-    for path in TEST_SPLIT.glob("*/*.1.schema.json"):
+    for path in shared_path(TEST_SPLIT).glob("*/*.1.schema.json"):
         schemas[("test_split", path.parent.name, "1")] = json.loads(path.read_text())
     return schemas
 
@@ -188,9 +180,8 @@ def test_real_main_ping_split() -> None:
     # D-41 real use: telemetry/main.4 -> main-use-counter.4 subset + main.5 remainder, no original.
     loaded: dict[Key, dict[str, Any]] = {}
     for doctype, version in (("main", "4"), ("main-use-counter", "4"), ("main", "5")):
-        path = PIPELINE_SCHEMAS / "telemetry" / doctype / f"{doctype}.{version}.schema.json"
-        if not path.exists():
-            pytest.skip(f"../shared/anchors/mozilla-pipeline-schemas/... {path.name} not found")
+        name = f"{doctype}.{version}.schema.json"
+        path = shared_path(GENERATED_SCHEMAS / "telemetry" / doctype / name)
         loaded[("telemetry", doctype, version)] = json.loads(path.read_text())
     use_counter = "USE_COUNTER2_DEPRECATED_Components_DOCUMENT"
     document = {

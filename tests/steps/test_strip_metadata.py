@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import BEAM_RESOURCES, shared_path
 from ingestion.context import Context
 from ingestion.core.message import Message
 from ingestion.steps.strip_metadata import jackson_as_text, strip_metadata
+from support import expected_lines
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-DECODER_INTEGRATION = (
-    SHARED / "anchors/gcp-ingestion/ingestion-beam/src/test/resources/testdata/decoder-integration"
-)
+DECODER_INTEGRATION = BEAM_RESOURCES / "testdata" / "decoder-integration"
 
 CONTEXT = Context(schemas=None, scrubber=None, user_agents=None)  # type: ignore[arg-type]
 
@@ -188,19 +186,11 @@ def test_jackson_as_text(value: Any, expected: str) -> None:
     assert jackson_as_text(value) == expected
 
 
-def _read_ndjson(name: str) -> list[dict[str, Any]]:
-    path = DECODER_INTEGRATION / name
-    if not path.exists():
-        pytest.skip(f"../shared/anchors/.../decoder-integration/{name} not found: reference data")
-    lines = path.read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip() and not line.startswith("//")]
-
-
 @pytest.mark.parametrize("name", ["output.ndjson", "logentries-output.ndjson"])
 def test_decoded_output_strips_back_to_its_attributes(name: str) -> None:
     # DecoderMainTest.testIdempotence (D-75): each decoded output's injected metadata comes back
     # as exactly the attribute values the output message carried.
-    for line in _read_ndjson(name):
+    for line in expected_lines(shared_path(DECODER_INTEGRATION / name)):
         attributes = line["attributeMap"]
         document = json.loads(base64.b64decode(line["payload"]))
         result = strip(document)

@@ -10,12 +10,12 @@ exit-code flags extend it the same way, following D-16 and the install.1 schema.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from conftest import GENERATED_SCHEMAS, shared_path
 from ingestion.core.errors import (
     InvalidInteger,
     Rejection,
@@ -25,11 +25,7 @@ from ingestion.core.errors import (
 from ingestion.core.message import Message
 from ingestion.steps.stub_installer import FIELDS, SUFFIX_LENGTH, build_stub_payload, stub_payload
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-INSTALL_SCHEMA = (
-    "anchors/mozilla-pipeline-schemas/generated-schemas/schemas/"
-    "firefox-installer/install/install.1.schema.json"
-)
+INSTALL_SCHEMA = GENERATED_SCHEMAS / "firefox-installer" / "install" / "install.1.schema.json"
 
 Case = tuple[str, dict[str, Any]]  # path elements joined with "/", and the fields they set
 
@@ -404,9 +400,7 @@ def test_stub_payload_function_matches_step() -> None:
 
 def test_payloads_validate_against_install_schema() -> None:
     # ParseUriTest.testStubUri: the built payloads pass ParsePayload without schema errors.
-    schema_path = SHARED / INSTALL_SCHEMA
-    if not schema_path.exists():
-        pytest.skip(f"../shared/{INSTALL_SCHEMA} not found: install.1 schema unavailable")
+    schema_path = shared_path(INSTALL_SCHEMA, "install.1 schema unavailable")
     import jsonschema_rs
 
     validator = jsonschema_rs.validator_for(json.loads(schema_path.read_text()))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import GENERATED_SCHEMAS, INJECTED_TEST_SCHEMAS, shared_path
 from ingestion.context import Context
 from ingestion.core.errors import DeprecatedMessage, SchemaNotFound, SchemaViolation
 from ingestion.core.message import Message
@@ -18,10 +18,6 @@ from ingestion.steps.validate import (
     telemetry_version,
     validate_payload,
 )
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-INJECTED = SHARED / "anchors/gcp-ingestion/derived/download-schemas-injected/schemas"
-GENERATED = SHARED / "anchors/mozilla-pipeline-schemas/generated-schemas/schemas"
 
 META = {"bq_dataset_family": "t", "bq_table": "t_v1", "bq_metadata_format": "structured"}
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
@@ -269,9 +265,8 @@ def test_unparseable_collect_through_date_is_ignored(collect_through: Any) -> No
 def test_deprecation_with_the_gcp_ingestion_test_schema(
     engine: str, timestamp: str, deprecated: bool
 ) -> None:
-    if not INJECTED.is_dir():
-        pytest.skip(f"../shared/{INJECTED.relative_to(SHARED)} not found: test schemas unavailable")
-    context = context_for(SchemaStore.from_path(INJECTED, engine=engine))
+    injected = shared_path(INJECTED_TEST_SCHEMAS, "test schemas unavailable")
+    context = context_for(SchemaStore.from_path(injected, engine=engine))
     if deprecated:
         with pytest.raises(DeprecatedMessage):
             run_deprecation(context, timestamp)
@@ -281,9 +276,11 @@ def test_deprecation_with_the_gcp_ingestion_test_schema(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_with_the_real_corpus(engine: str) -> None:
-    if not GENERATED.is_dir():
-        pytest.skip(f"../shared/{GENERATED.relative_to(SHARED)} not found: corpus unavailable")
-    context = context_for(SchemaStore.from_paths([GENERATED, INJECTED], engine=engine))
+    paths = [
+        shared_path(GENERATED_SCHEMAS, "corpus unavailable"),
+        shared_path(INJECTED_TEST_SCHEMAS, "test schemas unavailable"),
+    ]
+    context = context_for(SchemaStore.from_paths(paths, engine=engine))
     # DecoderMainTest error case, testVersionInPayload, and the one deprecated real doctype.
     with pytest.raises(SchemaViolation, match=r"^#: required key \[changesetID\] not found$"):
         validate_payload(message({}, **routed("eng-workflow", "hgpush", "1")), context)

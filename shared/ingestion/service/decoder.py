@@ -8,9 +8,7 @@ in the Cloud Function (Pub/Sub, Firestore), the CLI (files, memory) and the back
 
 from __future__ import annotations
 
-import collections
-import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .. import pipeline
@@ -19,6 +17,7 @@ from ..context import Context
 from ..core.error_output import to_error_message
 from ..core.errors import DuplicateMessage
 from ..core.message import Message
+from ..observability import OutcomeCounters
 from ..pipeline import Outcome
 
 STUB_PREFIX = "/stub/"
@@ -48,35 +47,26 @@ def duplicate_error(message: Message, *, include_stack_trace: bool) -> Message:
     )
 
 
-@dataclasses.dataclass
-class Counters:
-    """Outcomes by kind: ``decoded``, ``error:<error_type>``, ``dropped:<bug>``."""
-
-    counts: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
-
-    def record(self, outcome: Outcome) -> None:
-        self.counts["input"] += 1
-        self.counts["decoded"] += len(outcome.decoded)
-        for error in outcome.errors:
-            self.counts[f"error:{error.attributes.get('error_type', 'unknown')}"] += 1
-        for bug in outcome.dropped:
-            self.counts[f"dropped:{bug}"] += 1
-
-
 class DecoderService:
     def __init__(
         self,
-        context: Context,
+        context: Context | Callable[[], Context],
         sink: Sink,
         dedup: DedupStore | None = None,
         *,
         include_stack_trace: bool = True,
     ) -> None:
-        self.context = context
+        # A callable supplies the current context per message, so resources can be swapped
+        # (schema or database updates) while messages keep flowing.
+        self._context = context
         self.sink = sink
         self.dedup: DedupStore = dedup if dedup is not None else NoDedup()
         self.include_stack_trace = include_stack_trace
-        self.counters = Counters()
+        self.counters = OutcomeCounters()
+
+    @property
+    def context(self) -> Context:
+        return self._context if isinstance(self._context, Context) else self._context()
 
     def process(self, raw: Message) -> Outcome:
         """Decode and deliver one message; raises only when delivery itself failed."""
@@ -91,11 +81,12 @@ class DecoderService:
     def decode(self, raw: Message) -> Outcome:
         """Everything but delivery: the outputs ``raw`` gives, duplicates included."""
         trace = self.include_stack_trace
-        protected = pipeline.protect(raw, self.context, include_stack_trace=trace)
+        context = self.context
+        protected = pipeline.protect(raw, context, include_stack_trace=trace)
         if not protected.decoded:
             return protected
         message = protected.decoded[0]
         key = dedup_key(message)
         if key is not None and self.dedup.is_duplicate(key):
             return Outcome(errors=[duplicate_error(message, include_stack_trace=trace)])
-        return pipeline.decode(message, self.context, include_stack_trace=trace)
+        return pipeline.decode(message, context, include_stack_trace=trace)

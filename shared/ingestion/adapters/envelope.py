@@ -1,0 +1,90 @@
+"""Pub/Sub messages out of the HTTP requests that deliver them to the function.
+
+Three shapes arrive at the same endpoint: an Eventarc CloudEvent in binary mode (``ce-*`` headers,
+the body is ``{"message": ..., "subscription": ...}``), a CloudEvent in structured mode
+(``application/cloudevents+json``, the same object under ``data``), and a raw Pub/Sub push body.
+Pub/Sub spells the message fields both ways (``messageId``/``message_id``,
+``publishTime``/``publish_time``) and omits ``data`` for an empty payload, as a stub-installer
+ping has. The Pub/Sub message id is copied into the ``message_id`` attribute: stub-installer
+document ids are derived from it (D-06, D-13).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ..core.message import Message
+
+CLOUDEVENT_JSON = "application/cloudevents+json"
+
+
+class InvalidEnvelope(ValueError):
+    """The request is not a Pub/Sub message in any shape we know."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    message: Message
+    message_id: str | None
+    publish_time: str | None
+    subscription: str | None
+
+
+def _field(record: Mapping[str, Any], camel: str, snake: str) -> Any:
+    value = record.get(camel)
+    return record.get(snake) if value is None else value
+
+
+def parse_envelope(body: bytes, headers: Mapping[str, str]) -> Delivery:
+    """The Pub/Sub message a push request carries; raises ``InvalidEnvelope``."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEnvelope(f"request body is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidEnvelope("request body is not a JSON object")
+    content_type = headers.get("content-type", headers.get("Content-Type", ""))
+    event_id = headers.get("ce-id") or headers.get("Ce-Id")
+    if content_type.startswith(CLOUDEVENT_JSON) or "specversion" in document:
+        event_id = document.get("id")
+        document = document.get("data")
+        if isinstance(document, str):  # data_base64-style producers
+            try:
+                document = orjson.loads(document)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidEnvelope("CloudEvent data is not JSON") from exc
+        if not isinstance(document, dict):
+            raise InvalidEnvelope("CloudEvent has no data object")
+    record = document.get("message")
+    if not isinstance(record, dict):
+        raise InvalidEnvelope("no Pub/Sub message in the request")
+    attributes = record.get("attributes") or {}
+    if not isinstance(attributes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()
+    ):
+        raise InvalidEnvelope("message attributes are not a string map")
+    data = record.get("data") or ""
+    if not isinstance(data, str):
+        raise InvalidEnvelope("message data is not a base64 string")
+    try:
+        payload = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidEnvelope(f"message data is not valid base64: {exc}") from exc
+    message_id = _field(record, "messageId", "message_id") or event_id
+    attributes = dict(attributes)
+    if isinstance(message_id, str) and message_id:
+        attributes["message_id"] = message_id
+    publish_time = _field(record, "publishTime", "publish_time")
+    subscription = document.get("subscription")
+    return Delivery(
+        message=Message(attributes=attributes, payload=payload),
+        message_id=message_id if isinstance(message_id, str) else None,
+        publish_time=publish_time if isinstance(publish_time, str) else None,
+        subscription=subscription if isinstance(subscription, str) else None,
+    )
