@@ -17,8 +17,16 @@ from .scrubber_rules import ScrubberRules
 from .user_agents import default_parser
 from .validators import DEFAULT_ENGINE
 
-# The project's own schema bundle: <repo>/schemas beside shared/.
-PROJECT_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
+
+def _project_schemas() -> Path:
+    """The project's own schema bundle: ``<repo>/schemas`` in a checkout, or ``schemas/`` beside
+    the ``ingestion`` package in a deployed function's source (see terraform/scripts)."""
+    package_root = Path(__file__).resolve().parents[1]
+    candidates = (package_root.parents[1] / "schemas", package_root.parent / "schemas")
+    return next((path for path in candidates if path.is_dir()), candidates[0])
+
+
+PROJECT_SCHEMAS = _project_schemas()
 
 
 class ConfigurationError(ValueError):
