@@ -15,10 +15,13 @@ $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-# The main job on local defaults: decode the project's sample raw messages with a demo GeoIP
-# database built on the spot, and print the summary.
-run: decode-demo
+# The main job on local defaults: the decoder function on the official Pub/Sub and Firestore
+# emulators, fed the project's sample raw messages through a push subscription; falls back to
+# the embedded decoder (decode-demo) when the emulators are not installed.
+run: install
+	$(BIN)/python -m ingestion.local.demo --workdir $(RUN)/demo
 
+# The embedded decoder over the sample messages, with a demo GeoIP database built on the spot.
 decode-demo: install
 	$(BIN)/python -m ingestion.resources.demo_geoip $(RUN)/geoip
 	rm -rf $(RUN)/decoded-demo

@@ -100,7 +100,7 @@ def samples() -> list[str]:
             "IPv6 client, uncompressed",
         ),
         line(
-            edge(f"{base}/events/1/{doc.format(3)}"),
+            edge(f"{base}/events/1/{doc.format(3)}", x_debug_id="demo-session"),
             body(
                 glean(
                     events=[
@@ -114,7 +114,7 @@ def samples() -> list[str]:
                 ),
                 gzipped=True,
             ),
-            "events",
+            "events with an x_debug_id: also copied to the debug topic",
         ),
         line(
             edge(f"{base}/topsites-impression/1/{doc.format(4)}", ua=FIREFOX_UA),

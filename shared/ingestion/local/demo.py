@@ -148,20 +148,20 @@ def run_with_emulators(workdir: Path, messages: list[Message], timeout: float) -
 
 def print_summary(arrived: dict[str, list], drops: int, inputs: int) -> None:
     print(f"\n{messages_word(inputs)} published to the raw topic; what arrived:\n")
-    print(f"{'topic':<16} {'outcome':<28} {'count':>6}")
-    print(f"{'-' * 16} {'-' * 28} {'-' * 6}")
+    print(f"{'topic':<16} {'outcome':<36} {'count':>6}")
+    print(f"{'-' * 16} {'-' * 36} {'-' * 6}")
     for kind in ("decoded", "error", "debug"):
         by_outcome: collections.Counter[str] = collections.Counter()
         for message in arrived.get(kind, []):
             attributes = dict(message.attributes)
-            if kind == "error":
-                by_outcome[attributes.get("error_type", "?")] += 1
+            if "error_type" in attributes:
+                by_outcome[f"error: {attributes['error_type']}"] += 1
             else:
                 ns, dt = attributes.get("document_namespace"), attributes.get("document_type")
                 by_outcome[f"{ns}/{dt}"] += 1
         for outcome, count in sorted(by_outcome.items()):
-            print(f"{TOPICS[kind]:<16} {outcome:<28} {count:>6}")
-    print(f"{'(none)':<16} {'dropped by scrubber':<28} {drops:>6}")
+            print(f"{TOPICS[kind]:<16} {outcome:<36} {count:>6}")
+    print(f"{'(none)':<16} {'dropped by a scrubber rule':<36} {drops:>6}")
     example = next(iter(arrived.get("decoded", [])), None)
     if example is not None:
         payload = example.data
