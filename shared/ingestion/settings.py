@@ -36,7 +36,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "DECODED_TOPIC",
         "decoded",
-        "decoded topic name; may use ${document_namespace} and ${document_type} placeholders",
+        "decoded topic; may use `${document_namespace}` and `${document_type}`",
     ),
     Variable("ERROR_TOPIC", "decoder-errors", "topic for rejected messages and duplicates"),
     Variable("DEBUG_TOPIC", "", "optional topic receiving every message with an x_debug_id"),
@@ -60,8 +60,10 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "when Firestore is unreachable: deliver (best effort) or retry (fail the delivery)",
     ),
     Variable("DEDUP_TIMEOUT_SECONDS", "2", "deadline of one Firestore call"),
-    Variable("OUTPUT_COMPRESSION", "gzip", "payload compression on the decoded topics: gzip|none"),
-    Variable("ERROR_COMPRESSION", "gzip", "payload compression on the error topic: gzip|none"),
+    Variable(
+        "OUTPUT_COMPRESSION", "gzip", "payload compression on the decoded topics: gzip or none"
+    ),
+    Variable("ERROR_COMPRESSION", "gzip", "payload compression on the error topic: gzip or none"),
     Variable("INCLUDE_STACK_TRACE", "true", "add stack_trace* attributes to error messages"),
     Variable("MAX_PAYLOAD_BYTES", str(MAX_PAYLOAD_BYTES), "payload limit after decompression"),
     Variable("JOB_NAME", "decoder", "job_name attribute on error messages"),
@@ -176,3 +178,20 @@ class DecoderSettings:
             log_level=get("LOG_LEVEL", _choice(("DEBUG", "INFO", "WARNING", "ERROR"))),
             counters_interval_seconds=get("COUNTERS_INTERVAL_SECONDS", _positive_number),
         )
+
+
+def environment_table() -> str:
+    """The configuration table of the README (a test keeps the two identical)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for variable in ENVIRONMENT:
+        default = "*required*" if variable.default is None else f"`{variable.default}`"
+        if variable.name == "SCHEMAS_LOCATION":
+            default = "the bundled `schemas/`"
+        elif variable.default == "":
+            default = "(empty: off)"
+        rows.append(f"| `{variable.name}` | {default} | {variable.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(environment_table())
