@@ -1,6 +1,6 @@
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from ingestion.settings import ENVIRONMENT, DecoderSettings, SettingsError, environment_table
 
 
