@@ -82,3 +82,23 @@ def forbid_dns(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
         monkeypatch.setattr(socket, name, no_dns)
+
+
+class FakeClock:
+    """A clock the test moves by hand: ``clock.now += 5``. Works with floats and datetimes."""
+
+    def __init__(self, now: Any = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+# A docType that only exists in an updated schema bundle (resource reload tests).
+ADDED_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-06/schema#",
+    "type": "object",
+    "required": ["added"],
+    "properties": {"added": {"type": "integer"}},
+    "mozPipelineMetadata": {"bq_dataset_family": "org_example_app", "bq_table": "added_v1"},
+}

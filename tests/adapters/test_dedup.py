@@ -1,16 +1,9 @@
 from ingestion.adapters.dedup import InMemoryDedupStore, NoDedup
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from support import FakeClock
 
 
 def test_uri_is_seen_only_after_delivery_and_within_the_window():
-    clock = Clock()
+    clock = FakeClock(1000.0)
     store = InMemoryDedupStore(window_seconds=600, clock=clock)
     assert not store.is_duplicate("/submit/a")
     store.mark_delivered("/submit/a")
@@ -24,7 +17,7 @@ def test_uri_is_seen_only_after_delivery_and_within_the_window():
 
 
 def test_run_long_window_never_expires():
-    clock = Clock()
+    clock = FakeClock(1000.0)
     store = InMemoryDedupStore(window_seconds=None, clock=clock)
     store.mark_delivered("u")
     clock.now += 10**9

@@ -24,6 +24,7 @@ from ingestion.adapters.firestore_dedup import (
     is_live,
     stored_uri,
 )
+from support import FakeClock
 
 MAIN_PING_URI = (
     "/submit/telemetry/ce39b608-f595-4c69-b6a6-f7a436604648/main/Firefox/61.0a1/nightly/"
@@ -153,16 +154,8 @@ class FakeDocument:
         self.db.documents[self.key] = dict(data)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def make_store(**kwargs: Any) -> tuple[FirestoreDedupStore, FakeFirestore, Clock]:
-    db, clock = FakeFirestore(), Clock()
+def make_store(**kwargs: Any) -> tuple[FirestoreDedupStore, FakeFirestore, FakeClock]:
+    db, clock = FakeFirestore(), FakeClock(NOW)
     store = FirestoreDedupStore(db, clock=clock, **kwargs)  # type: ignore[arg-type]
     return store, db, clock
 

@@ -25,19 +25,12 @@ from ingestion.adapters.firestore_dedup import (
 )
 from ingestion.local.services import LocalService, ServiceUnavailable, firestore_emulator
 from ingestion.settings import DecoderSettings
+from support import FakeClock
 
 PROJECT = "test-project"
 COLLECTION = "decoder-dedup"
 URI = "/submit/telemetry/ce39b608-f595-4c69-b6a6-f7a436604648/main/Firefox/61.0a1/nightly/2018"
 SDK_ROOT = Path(os.environ.get("GCLOUD_SDK_ROOT", "/usr/lib/google-cloud-sdk"))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def stored(client: gcf.Client, uri: str, collection: str = COLLECTION) -> dict[str, Any] | None:
@@ -101,7 +94,7 @@ def test_expired_but_unswept_document_is_not_a_duplicate(firestore):
 
 
 def test_window_follows_the_clock_and_a_new_mark_extends_it(firestore):
-    clock = Clock()
+    clock = FakeClock(datetime.now(UTC))
     store = FirestoreDedupStore(firestore, window_seconds=600, clock=clock)
     store.mark_delivered(URI)
     clock.now += timedelta(seconds=599)

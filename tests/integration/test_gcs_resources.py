@@ -20,6 +20,7 @@ from ingestion.resources.demo_geoip import build_demo_city_db
 from ingestion.resources.loader import PROJECT_SCHEMAS, ConfigurationError
 from ingestion.resources.reloading import ContextProvider
 from ingestion.settings import DecoderSettings
+from support import ADDED_SCHEMA, FakeClock
 
 PROJECT = "test-project"
 RECHECK = 300.0
@@ -33,21 +34,6 @@ BASELINE = {
         "end_time": "2026-11-20T10:15:00Z",
     },
 }
-ADDED_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-06/schema#",
-    "type": "object",
-    "required": ["added"],
-    "properties": {"added": {"type": "integer"}},
-    "mozPipelineMetadata": {"bq_dataset_family": "org_example_app", "bq_table": "added_v1"},
-}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class CountingStores(ObjectStores):
