@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUN    := .run
 
-.PHONY: install run decode-demo test lint typecheck unit bench clean
+.PHONY: install run decode-demo test lint typecheck unit bench bench-function clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/decode.py
+
+# The function end to end through a push subscription on the emulators (a few minutes).
+bench-function: install
+	$(BIN)/python bench/function.py
 
 clean:
 	rm -rf $(RUN) .pytest_cache .mypy_cache .ruff_cache
