@@ -10,6 +10,7 @@ acknowledged too: nothing is lost, nothing loops.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Mapping
@@ -179,4 +180,8 @@ def instance(environ: Mapping[str, str]) -> DecoderFunction:
         with _instance_lock:
             if _instance is None:
                 _instance = DecoderFunction.from_settings(DecoderSettings.from_environ(environ))
+                # Clients, schemas and databases live as long as the instance: keep them out
+                # of the collector's generations so per-request collections stay cheap.
+                gc.collect()
+                gc.freeze()
     return _instance
