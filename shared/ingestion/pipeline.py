@@ -8,6 +8,9 @@ can reach an output (D-69):
 ``PROTECT`` runs first and only removes or replaces what must never leave the decoder (the IP);
 deduplication happens between the two halves so that a duplicate costs no decode work and its
 metadata-only error output already carries no IP. ``DECODE`` is the rest.
+
+Every step turns one message into one, except a stage's optional ``split`` step, which runs last
+and may turn it into several (D-41); each part then passes or fails the later stages on its own.
 """
 
 from __future__ import annotations
@@ -42,13 +45,16 @@ from .steps import (
 )
 
 StepResult = Message | list[Message]
-Step = Callable[[Message, Context], StepResult]
+Step = Callable[[Message, Context], Message]
+SplitStep = Callable[[Message, Context], StepResult]
 
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
     name: str  # the error_type of rejections raised inside it
     steps: tuple[Step, ...]
+    # Runs last and may turn the message into several (ping splitting, D-41).
+    split: SplitStep | None = None
 
 
 PROTECT: tuple[Stage, ...] = (
@@ -75,8 +81,8 @@ DECODE: tuple[Stage, ...] = (
             payload_attributes.attributes_from_payload,  # D-38
             client_id.normalize_client_id,  # D-39
             sample_id.add_sample_id,  # D-40
-            split.split_ping,  # D-41
         ),
+        split=split.split_ping,  # D-41
     ),
     Stage("ParseUserAgent", (user_agent.parse_user_agent,)),  # D-44
     Stage("NormalizeAttributes", (normalize.normalize_attributes,)),  # D-47..D-52
@@ -85,7 +91,7 @@ DECODE: tuple[Stage, ...] = (
 )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Outcome:
     """What became of one input message."""
 
@@ -99,32 +105,22 @@ class Outcome:
         self.dropped.extend(other.dropped)
 
 
-def _run_stage(
-    stage: Stage, message: Message, context: Context, outcome: Outcome, include_stack_trace: bool
-) -> list[Message]:
-    current: StepResult = message
-    try:
-        for step in stage.steps:
-            if isinstance(current, Message):  # the common case: one message in, one out
-                current = step(current, context)
-                continue
-            produced: list[Message] = []  # after a split, every part goes on
-            for part in current:
-                result = step(part, context)
-                if isinstance(result, Message):
-                    produced.append(result)
-                else:
-                    produced.extend(result)
-            current = produced
-    except MessageShouldBeDropped as drop:
-        outcome.dropped.append(drop.bug)
-        return []
-    except Exception as exc:  # any failure of a pure step is deterministic: error output
+def _record_failure(
+    outcome: Outcome, entered: Message, exc: Exception, stage: Stage, include_stack_trace: bool
+) -> None:
+    if isinstance(exc, MessageShouldBeDropped):
+        outcome.dropped.append(exc.bug)
+    else:  # any failure of a pure step is deterministic: error output
         outcome.errors.append(
-            to_error_message(message, exc, stage.name, include_stack_trace=include_stack_trace)
+            to_error_message(entered, exc, stage.name, include_stack_trace=include_stack_trace)
         )
-        return []
-    return [current] if isinstance(current, Message) else current
+
+
+def _run_stage(stage: Stage, message: Message, context: Context) -> StepResult:
+    """``message`` through the stage's steps; raises what a step raises."""
+    for step in stage.steps:
+        message = step(message, context)
+    return message if stage.split is None else stage.split(message, context)
 
 
 def run(
@@ -136,16 +132,53 @@ def run(
 ) -> Outcome:
     """Run ``message`` through ``stages``; survivors are ``decoded``, the rest errors or drops."""
     outcome = Outcome()
-    in_flight = [message]
+    current = message
+    # _run_stage inlined: this loop runs for every message and every stage.
+    for index, stage in enumerate(stages):
+        entered = current
+        try:
+            for step in stage.steps:
+                current = step(current, context)
+            if stage.split is not None:
+                result = stage.split(current, context)
+                if isinstance(result, list):  # the parts go on through the remaining stages
+                    parts, remaining = result, stages[index + 1 :]
+                    break
+                current = result
+        except Exception as exc:
+            _record_failure(outcome, entered, exc, stage, include_stack_trace)
+            return outcome
+    else:
+        outcome.decoded.append(current)
+        return outcome
+    _run_parts(remaining, parts, context, outcome, include_stack_trace)
+    return outcome
+
+
+def _run_parts(
+    stages: Sequence[Stage],
+    parts: list[Message],
+    context: Context,
+    outcome: Outcome,
+    include_stack_trace: bool,
+) -> None:
+    """The stages after a split: each part passes or fails every stage on its own."""
     for stage in stages:
         survivors: list[Message] = []
-        for current in in_flight:
-            survivors.extend(_run_stage(stage, current, context, outcome, include_stack_trace))
-        in_flight = survivors
-        if not in_flight:
-            break
-    outcome.decoded.extend(in_flight)
-    return outcome
+        for part in parts:
+            try:
+                result = _run_stage(stage, part, context)
+            except Exception as exc:
+                _record_failure(outcome, part, exc, stage, include_stack_trace)
+                continue
+            if isinstance(result, Message):
+                survivors.append(result)
+            else:
+                survivors.extend(result)
+        if not survivors:
+            return
+        parts = survivors
+    outcome.decoded.extend(parts)
 
 
 def protect(message: Message, context: Context, *, include_stack_trace: bool = True) -> Outcome:

@@ -749,3 +749,29 @@ def test_validation_never_changes_the_document(engine: str) -> None:
     document: dict[str, Any] = {}
     validate(document)
     assert document == {}
+
+
+def test_lookups_by_the_names_messages_spell_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every message asks for its docType, validator and pipeline metadata by client-given names.
+    monkeypatch.setattr(schemas_module, "_MAX_LOOKUPS", 3)
+    store = SchemaStore.from_schemas({("ns", "a", "1"): schema_doc()})
+    lookups = (
+        store._lookups,
+        store._doctype_lookups,
+        store._metadata_lookups,
+        store._validator_lookups,
+    )
+    validate = store.validator("ns", "a", "1")
+    for index in range(10):
+        found = index % 3 != 2
+        spelling = ("a", "A", f"missing{index}")[index % 3]  # "A" is normalised to "a"
+        assert store.has_doctype("ns", spelling) is found
+        assert (store.pipeline_metadata("ns", spelling, "1") == META) is found
+        if found:
+            assert store.validator("ns", spelling, "1") is validate
+        else:
+            with pytest.raises(SchemaNotFound):
+                store.validator("ns", spelling, "1")
+        assert all(len(cache) <= 3 for cache in lookups)
+    assert store.validator("ns", "a", "1") is validate
+    assert store.has_doctype("ns", "a") and store.pipeline_metadata("ns", "a", "1") == META

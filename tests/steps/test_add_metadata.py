@@ -365,3 +365,35 @@ def test_injected_metadata_validates(
     # A wrong layout is rejected by the same validator, so the check above has teeth.
     assert not validator.is_valid({**document, "sample_id": "67"})
     assert not validator.is_valid({k: v for k, v in document.items() if k != "metadata"})
+
+
+def test_group_routing_is_cached_per_shape_and_the_cache_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ingestion.steps import add_metadata as step
+
+    monkeypatch.setattr(step, "_MAX_ROUTINGS", 2)
+    monkeypatch.setattr(step, "_routings", {})
+    shapes = [
+        {"geo_city": "Z", "isp_name": "I", "date": "D"},
+        {"date": "D", "geo_city": "Z"},  # the same names in another order
+        {"user_agent_os": "L", "x_debug_id": "d", "geo_country": "C", "geo_city": "Z"},
+        {"uri": "/u", "app_name": "F", "document_namespace": "telemetry"},
+    ]
+    for _ in range(2):
+        for attributes in shapes:
+            metadata = metadata_from_attributes(attributes)["metadata"]
+            expected: dict[str, dict[str, str]] = {g: {} for g in ("geo", "isp", "user_agent")}
+            expected["header"] = {}
+            for key, value in attributes.items():
+                for group in ("geo", "isp", "user_agent"):
+                    if key.startswith(group + "_"):
+                        expected[group][key[len(group) + 1 :]] = value
+                if key in ("date", "x_debug_id"):
+                    expected["header"][key] = value
+            if attributes.get("document_namespace") == "telemetry":
+                expected["uri"] = {"uri": "/u", "app_name": "F"}
+            assert {k: v for k, v in metadata.items() if isinstance(v, dict)} == expected
+            for group, values in expected.items():  # keys follow the attributes' order
+                assert list(metadata[group]) == list(values)
+            assert len(step._routings) <= 2

@@ -187,3 +187,21 @@ def test_step_without_sources_changes_nothing() -> None:
 def test_step_overwrites_existing_normalized_value() -> None:
     message = Message(attributes={"app_update_channel": "Release", "normalized_channel": "x"})
     assert normalize_attributes(message, CONTEXT).attributes["normalized_channel"] == "Other"
+
+
+def test_results_are_cached_per_combination_of_sources_and_the_cache_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ingestion.steps import normalize
+
+    monkeypatch.setattr(normalize, "_MAX_CACHED", 3)
+    monkeypatch.setattr(normalize, "_normalized_by_sources", {})
+    for version in range(10):  # more combinations than the cache holds
+        message = Message(attributes={"os": "Linux", "os_version": f"{version}.1.2.3"})
+        result = normalize_attributes(message, CONTEXT).attributes
+        assert result["normalized_os_version"] == f"{version}.1.2"
+        assert result["normalized_os"] == "Linux"
+        assert len(normalize._normalized_by_sources) <= 3
+    message = Message(attributes={"os": "Linux", "os_version": "9.1.2.3"})
+    first = normalize_attributes(message, CONTEXT).attributes
+    assert normalize_attributes(message, CONTEXT).attributes == first

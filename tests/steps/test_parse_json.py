@@ -81,3 +81,41 @@ def test_add_metadata_rejects_a_rounded_integer_with_its_original_bytes():
     parsed = parse_json(Message({"document_namespace": "x"}, original), CONTEXT)
     with pytest.raises(IntegerOutOfRange):
         add_metadata(parsed, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        b'{"s": "a+b", "t": "1e+19,", "u": "+1e+20]"}',  # "+" and look-alikes inside strings
+        b'{"f": 1.5e+300, "g": [2e+18, "x+"]}',  # real floats with big exponents
+        b'{"+": "+", "n": 18446744073709551615}',
+    ],
+)
+def test_plus_signs_and_real_big_floats_pass(original: bytes) -> None:
+    reject_rounded_integers(orjson.dumps(parse_object(original)), original)
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        b'{"s": "a+b", "n": 18446744073709551616}',  # a "+" in a string before the overflow
+        b'{"n": [1, 2, -99999999999999999999999]}',
+        b'{"big": 1e+300, "n": 10000000000000000000000}',
+    ],
+)
+def test_a_rounded_integer_is_found_among_other_plus_signs(original: bytes) -> None:
+    with pytest.raises(IntegerOutOfRange):
+        reject_rounded_integers(orjson.dumps(parse_object(original)), original)
+
+
+@pytest.mark.parametrize("rounded", [True, False])
+def test_many_plus_signs_before_a_rounded_integer(rounded: bool) -> None:
+    # More "+" than the check probes one by one: the rest of the output is scanned at once.
+    number = b"18446744073709551616" if rounded else b"18446744073709551615"
+    original = b'{"s": [' + b'"1e+99,", ' * 100 + b'"x"], "n": ' + number + b"}"
+    output = orjson.dumps(parse_object(original))
+    if rounded:
+        with pytest.raises(IntegerOutOfRange):
+            reject_rounded_integers(output, original)
+    else:
+        reject_rounded_integers(output, original)

@@ -176,3 +176,35 @@ def test_forwarded_entries_split_like_java() -> None:
     assert forwarded_entries(" a ,b,  ,\tc ") == [" a", "b", "c "]
     # Java's \s is ASCII only: a no-break space is part of an entry, not a separator.
     assert forwarded_entries("a\u00a0,b") == ["a\u00a0", "b"]
+
+
+@pytest.mark.parametrize(
+    "forwarded_for",
+    [
+        "",
+        " ",
+        ",",
+        " , ,",
+        "a",
+        " a ",
+        "a,b",
+        "a , b",
+        "\ta\t,\tb\t",
+        "a,, b",
+        "a, ,b",
+        "a ,  , b ,",
+        "a,\x0b\x0c\r\n,b",
+        "a\u00a0, b\u2028",  # Unicode spaces are not Java's \s: they stay
+        ",a",
+        "  ,a",
+    ],
+)
+def test_entries_split_as_javas_regex_split_does(forwarded_for: str) -> None:
+    import re
+
+    java_split = re.compile(r"\s*,\s*", re.ASCII).split(forwarded_for)
+    expected = [entry for entry in java_split if entry and not entry.isspace()]
+    assert forwarded_entries(forwarded_for) == expected
+    while java_split and not java_split[-1]:
+        java_split.pop()
+    assert last_forwarded_entry(forwarded_for) == (java_split[-1] if java_split else "")

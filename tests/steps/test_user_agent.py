@@ -198,3 +198,28 @@ def test_step_keeps_document_and_payload(parser: UserAgentParser) -> None:
     assert result.payload == b'{"a":1}'
     assert result.document == {"a": 1}
     assert "user_agent" not in result.attributes
+
+
+def test_shared_attributes_are_cached_and_the_cache_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ingestion.resources import user_agents
+
+    parser = UserAgentParser(_FixedResolver(UserAgent("Firefox", "85"), OS("Linux")))
+    monkeypatch.setattr(user_agents, "CACHE_SIZE", 3)
+    first = parser.shared_attributes("a")
+    assert parser.shared_attributes("a") is first  # one lookup for a repeated string
+    assert first == parser.attributes("a")
+    for index in range(10):
+        assert parser.shared_attributes(str(index)) == first
+        assert len(parser._attributes_by_string) <= 3
+
+
+def test_step_sets_the_parsed_attributes_and_drops_the_raw_string(
+    parser: UserAgentParser,
+) -> None:
+    message = Message(attributes={"user_agent": FIREFOX_LINUX, "host": "h"})
+    for _ in range(2):  # the second time from the cache
+        result = parse_user_agent(message, _context(parser))
+        assert result.attributes == {"host": "h", **UA_VECTORS[0][1]}
+    assert message.attributes["user_agent"] == FIREFOX_LINUX

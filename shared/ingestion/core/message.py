@@ -10,7 +10,7 @@ always report the message as it entered the failing stage.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 # Attributes that carry the client's IP address; no output may ever contain them (D-69).
@@ -28,26 +28,31 @@ class Message:
         self,
         *,
         set_attributes: Mapping[str, str] | None = None,
-        drop_attributes: Iterable[str] = (),
+        drop_attributes: Collection[str] = (),
         payload: bytes | None = None,
         document: dict[str, Any] | None = None,
     ) -> Message:
         """A copy with attributes set or removed and, optionally, a new payload or document.
 
-        Without any change it returns the message itself: attribute maps are never changed in
-        place, so sharing one is safe and saves a copy on the hot path.
+        Attribute maps are never changed in place, so sharing one is safe and saves a copy on the
+        hot path: the attributes are copied only when some are set or actually removed, and
+        without any change the message itself is returned.
         """
-        if not set_attributes and not drop_attributes and payload is None and document is None:
+        attributes = self.attributes
+        if drop_attributes and not attributes.keys().isdisjoint(drop_attributes):
+            attributes = dict(attributes)
+            for key in drop_attributes:
+                attributes.pop(key, None)
+            if set_attributes:
+                attributes.update(set_attributes)
+        elif set_attributes:
+            attributes = {**attributes, **set_attributes}
+        elif payload is None and document is None:
             return self
-        attributes = dict(self.attributes)
-        for key in drop_attributes:
-            attributes.pop(key, None)
-        if set_attributes:
-            attributes.update(set_attributes)
         return Message(
-            attributes=attributes,
-            payload=self.payload if payload is None else payload,
-            document=self.document if document is None else document,
+            attributes,
+            self.payload if payload is None else payload,
+            self.document if document is None else document,
         )
 
     def without_document(self) -> Message:

@@ -135,6 +135,10 @@ class SchemaStore:
         self._lock = threading.Lock()
         # Lookups by the names as messages spell them; bounded because names come from clients.
         self._lookups: dict[tuple[str, str, str], _Entry | None] = {}
+        # What every message asks for, answered by one lookup each (same bound).
+        self._doctype_lookups: dict[tuple[str, str], bool] = {}
+        self._metadata_lookups: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+        self._validator_lookups: dict[tuple[str, str, str], Validator] = {}
 
     # --- construction --------------------------------------------------------------------
     @classmethod
@@ -188,7 +192,14 @@ class SchemaStore:
         # Whole names are normalised here, not the part before a dot (as in the reference).
         if namespace is None or doctype is None:
             return False
-        return f"{snake_case(namespace)}/{snake_case(doctype)}" in self._doctypes
+        key = (namespace, doctype)
+        found = self._doctype_lookups.get(key)
+        if found is None:
+            found = f"{snake_case(namespace)}/{snake_case(doctype)}" in self._doctypes
+            if len(self._doctype_lookups) >= _MAX_LOOKUPS:
+                self._doctype_lookups.clear()
+            self._doctype_lookups[key] = found
+        return found
 
     def schema(self, namespace: str, doctype: str, version: str) -> dict[str, Any] | None:
         entry = self._entry(namespace, doctype, version)
@@ -196,7 +207,16 @@ class SchemaStore:
 
     def pipeline_metadata(self, namespace: str, doctype: str, version: str) -> Mapping[str, Any]:
         """The schema's ``mozPipelineMetadata`` (read-only), or an empty mapping."""
-        entry = self._entry(namespace, doctype, version)
+        key = (namespace, doctype, version)
+        metadata = self._metadata_lookups.get(key)
+        if metadata is None:
+            metadata = self._pipeline_metadata(self._entry(namespace, doctype, version))
+            if len(self._metadata_lookups) >= _MAX_LOOKUPS:
+                self._metadata_lookups.clear()
+            self._metadata_lookups[key] = metadata
+        return metadata
+
+    def _pipeline_metadata(self, entry: _Entry | None) -> Mapping[str, Any]:
         if entry is None:
             return _EMPTY_METADATA
         metadata = entry.metadata
@@ -208,6 +228,16 @@ class SchemaStore:
 
     def validator(self, namespace: str, doctype: str, version: str) -> Validator:
         """The compiled validator; ``SchemaNotFound`` when there is no such schema (D-35)."""
+        key = (namespace, doctype, version)
+        validator = self._validator_lookups.get(key)
+        if validator is None:
+            validator = self._validator(namespace, doctype, version)
+            if len(self._validator_lookups) >= _MAX_LOOKUPS:
+                self._validator_lookups.clear()
+            self._validator_lookups[key] = validator
+        return validator
+
+    def _validator(self, namespace: str, doctype: str, version: str) -> Validator:
         entry = self._entry(namespace, doctype, version)
         if entry is None:
             raise SchemaNotFound(f"No schema with name: {schema_path(namespace, doctype, version)}")

@@ -556,6 +556,34 @@ class Rule:
     payload_any: tuple[_PayloadCheck, ...]
     client_id: _ClientIdCheck | None
     redactions: tuple[Redaction, ...]
+    # Whether bug_lookup reads document_namespace or document_type, i.e. is decided per docType.
+    bug_by_doctype: bool = False
+
+    def for_doctype(self, names: Attributes) -> Rule | None:
+        """This rule with what a docType (``names``: its namespace and type) already decides.
+
+        None when the rule cannot apply to the docType; otherwise a copy without the docType
+        checks and, when the bug id depends on the docType alone, with that id fixed, so that a
+        message pays only for the conditions that can still differ between its messages.
+        """
+        if not all(check(names) for check in self.doctype_gate):
+            return None
+        bug, bug_lookup = self.bug, self.bug_lookup
+        if bug_lookup is not None and self.bug_by_doctype:
+            bug, bug_lookup = bug_lookup(names), None
+            if bug is None:
+                return None
+        remaining = tuple(
+            check for check in self.attribute_checks if check not in self.doctype_gate
+        )
+        return dataclasses.replace(
+            self,
+            doctype_gate=(),
+            bug=bug,
+            bug_lookup=bug_lookup,
+            attribute_checks=remaining,
+            bug_by_doctype=False,
+        )
 
     def bug_if_applies(self, attributes: Attributes, document: dict[str, Any]) -> str | None:
         """The rule's bug id when every condition holds, else None. Cheap checks go first."""
@@ -634,6 +662,7 @@ def _rule(raw: Mapping[str, Any], code_sets: Mapping[str, frozenset[str]]) -> Ru
         )
         if "redact" in raw
         else (),
+        bug_by_doctype="bug_by" in raw and raw["bug_by"].get("attribute") in _DOCTYPE_ATTRIBUTES,
     )
 
 
@@ -726,9 +755,10 @@ class ScrubberRules:
         return message
 
     def _rules_for(self, attributes: Attributes) -> tuple[Rule, ...]:
-        """The payload rules whose namespace/docType conditions this docType meets, in order.
+        """The payload rules that can apply to this docType, in order, narrowed to it.
 
-        Most rules name a namespace or docType, so most messages need only a few rules; the
+        Most rules name a namespace or docType (or take their bug id from one), so most
+        messages need only a few rules, each with fewer checks (``Rule.for_doctype``); the
         answer is cached per docType (bounded, since the names come from clients).
         """
         namespace = attributes.get("document_namespace")
@@ -737,11 +767,8 @@ class ScrubberRules:
         rules = self._by_doctype.get(key)
         if rules is None:
             names = {k: v for k, v in zip(_DOCTYPE_KEYS, key, strict=True) if v is not None}
-            rules = tuple(
-                rule
-                for rule in self._payload_rules
-                if all(check(names) for check in rule.doctype_gate)
-            )
+            narrowed = (rule.for_doctype(names) for rule in self._payload_rules)
+            rules = tuple(rule for rule in narrowed if rule is not None)
             if len(self._by_doctype) >= _MAX_CACHED_DOCTYPES:
                 self._by_doctype.clear()
             self._by_doctype[key] = rules

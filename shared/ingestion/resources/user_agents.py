@@ -7,12 +7,14 @@ OS domains are resolved: device parsing is the most expensive part and nothing c
 
 One resolver is built per process (compiling the table costs a few hundred milliseconds) and
 wrapped in an S3-FIFO cache, because a handful of User-Agent strings make up most of the traffic.
+The attributes built from a resolution are cached as well (a bounded dict in front of the
+resolver), so a repeated string costs one dictionary lookup.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ua_parser import (
     OS,
@@ -72,6 +74,9 @@ class UserAgentParser:
 
     def __init__(self, resolver: Resolver | None = None) -> None:
         self._resolve = resolver if resolver is not None else _build_resolver()
+        # Emptied when full: the resolver's own S3-FIFO cache then refills it cheaply. Threads
+        # may race on it, but they only ever store equal values.
+        self._attributes_by_string: dict[str, Mapping[str, str]] = {}
 
     @classmethod
     def default_parser(cls) -> UserAgentParser:
@@ -90,6 +95,19 @@ class UserAgentParser:
         Keys whose value is unknown are left out; ``user_agent_version`` is the browser's major
         version, which is what the reference injects as ``metadata.user_agent.version``.
         """
+        return dict(self.shared_attributes(user_agent))
+
+    def shared_attributes(self, user_agent: str) -> Mapping[str, str]:
+        """The same as ``attributes``, shared between calls with the same string: never modify."""
+        found = self._attributes_by_string.get(user_agent)
+        if found is None:
+            found = self._parse(user_agent)
+            if len(self._attributes_by_string) >= CACHE_SIZE:
+                self._attributes_by_string.clear()
+            self._attributes_by_string[user_agent] = found
+        return found
+
+    def _parse(self, user_agent: str) -> dict[str, str]:
         result = self._resolve(user_agent, DOMAINS)
         attributes: dict[str, str] = {}
         browser: UserAgent | None = result.user_agent

@@ -10,7 +10,6 @@ The attributes themselves are kept untouched on the message (D-58); ``client_com
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -43,9 +42,8 @@ def _java_int(text: str) -> int | None:
     return value if _INT_MIN <= value <= _INT_MAX else None
 
 
-@functools.lru_cache(maxsize=4096)
 def _route(key: str) -> tuple[str, str] | None:
-    """Which metadata group an attribute goes to, and under which name (cached per key)."""
+    """Which metadata group an attribute goes to, and under which name."""
     for group, prefix in PREFIXED_GROUPS:
         if key.startswith(prefix):
             return group, key[len(prefix) :]
@@ -56,6 +54,25 @@ def _route(key: str) -> tuple[str, str] | None:
     return None
 
 
+# (attribute, group, name in the group) for each attribute that goes into a group, in order.
+_Routing = tuple[tuple[str, str, str], ...]
+_MAX_ROUTINGS = 1024
+# Attribute names, in order -> their routing. Messages come in a handful of shapes, so this
+# replaces a decision per attribute by one lookup per message. Emptied when full (names come
+# from clients); threads may race on it, but they only ever store equal values.
+_routings: dict[tuple[str, ...], _Routing] = {}
+
+
+def _routing(names: tuple[str, ...]) -> _Routing:
+    routing = _routings.get(names)
+    if routing is None:
+        routing = tuple((name, *route) for name in names if (route := _route(name)) is not None)
+        if len(_routings) >= _MAX_ROUTINGS:
+            _routings.clear()
+        _routings[names] = routing
+    return routing
+
+
 def metadata_from_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
     """The injected metadata object for ``attributes`` (D-56).
 
@@ -63,13 +80,9 @@ def metadata_from_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
     for telemetry. Keys inside a group follow the attributes' order.
     """
     groups: dict[str, dict[str, str]] = {"geo": {}, "isp": {}, "user_agent": {}, "header": {}}
-    uri: dict[str, str] = {}
-    groups["uri"] = uri
-    # One pass over the attributes sorts every key into its group.
-    for key, value in attributes.items():
-        route = _route(key)
-        if route is not None:
-            groups[route[0]][route[1]] = value
+    groups["uri"] = {}
+    for attribute, group, name in _routing(tuple(attributes)):
+        groups[group][name] = attributes[attribute]
 
     metadata: dict[str, Any] = groups
     if attributes.get("document_namespace") != TELEMETRY_NAMESPACE:

@@ -4,11 +4,15 @@ Each ``normalized_*`` attribute is derived from its source attribute and set onl
 exists (so only telemetry, whose URI carries ``app_name``, gets ``normalized_app_name``; Glean's
 channel arrives as ``app_update_channel`` from D-38). These values are the stable dimensions that
 downstream tables group by, hence the closed vocabularies with ``Other`` as the catch-all.
+
+Few distinct combinations of the five sources occur, so the result is cached per combination
+(bounded, since the values come from clients).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ..context import Context
 from ..core.message import Message
@@ -94,9 +98,28 @@ _RULES = (
 )
 
 
+_SOURCES = tuple(source for source, _, _ in _RULES)
+_MAX_CACHED = 4096
+# Source values (None when absent) -> the normalised attributes. Emptied when full; threads may
+# race on it, but they only ever store equal values.
+_normalized_by_sources: dict[tuple[str | None, ...], Mapping[str, str]] = {}
+
+
+def normalized_attributes(sources: tuple[str | None, ...]) -> Mapping[str, str]:
+    """The ``normalized_*`` attributes for the values of ``_SOURCES`` (shared: never modify)."""
+    normalized = _normalized_by_sources.get(sources)
+    if normalized is None:
+        normalized = {
+            target: rule(value)
+            for (_, target, rule), value in zip(_RULES, sources, strict=True)
+            if value is not None
+        }
+        if len(_normalized_by_sources) >= _MAX_CACHED:
+            _normalized_by_sources.clear()
+        _normalized_by_sources[sources] = normalized
+    return normalized
+
+
 def normalize_attributes(message: Message, context: Context) -> Message:
-    attributes = message.attributes
-    normalized = {
-        target: rule(attributes[source]) for source, target, rule in _RULES if source in attributes
-    }
-    return message.evolve(set_attributes=normalized)
+    sources = tuple(map(message.attributes.get, _SOURCES))
+    return message.evolve(set_attributes=normalized_attributes(sources))

@@ -7,8 +7,10 @@ ignores trailing content; we reject it because a body with garbage after the doc
 orjson also silently turns integers beyond 64 bits into floats. Scanning every payload for long
 digit runs would cost a third of the parse, so the check runs on the serialised output instead
 (``reject_rounded_integers``, called where the output is written): a rounded integer always shows
-there as a float with an exponent of 18 or more, which one fast regex finds; only then is the input
-parsed exactly by the standard library to tell a rounded integer from a real float. Such messages
+there as a float with an exponent of 18 or more (``e+18`` and up). orjson writes ``+`` nowhere else
+but in strings, so the check visits only the few ``+`` bytes (found at ``memchr`` speed) and matches
+the exponent pattern there; only on a hit is the input parsed exactly by the standard library to
+tell a rounded integer from a real float. Such messages
 are rejected, not rounded: BigQuery's INT64 could not hold the value either, and the error output
 keeps the original bytes.
 """
@@ -27,9 +29,11 @@ from ..core.message import Message
 
 _INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
 # How orjson renders a float of magnitude 1e18 or more (every rounded 64-bit overflow is one):
-# ``1.8446744073709552e+19`` then a delimiter. The leading literal lets the regex skip ahead fast.
+# ``1.8446744073709552e+19`` then a delimiter; matched at the ``e`` before a ``+``.
 _BIG_EXPONENT = re.compile(rb"e\+(?:1[89]|[2-9][0-9]|[0-9]{3,})[,}\]]")
 _DIGITS = frozenset(b"0123456789")
+_PLUS = ord("+")
+_MAX_PLUS_PROBES = 32
 
 
 class IntegerOutOfRange(InvalidJson):
@@ -40,10 +44,7 @@ class IntegerOutOfRange(InvalidJson):
 
 def reject_rounded_integers(output: bytes, original: bytes) -> None:
     """Raise when ``output`` holds a float that came from a rounded integer in ``original``."""
-    if not any(
-        match.start() > 0 and output[match.start() - 1] in _DIGITS
-        for match in _BIG_EXPONENT.finditer(output)
-    ):
+    if not _has_big_exponent(output):
         return
     # Rare: a big float or a look-alike string. Only an exact parse tells them apart.
     try:
@@ -52,6 +53,27 @@ def reject_rounded_integers(output: bytes, original: bytes) -> None:
         exact = None  # cannot be checked exactly: treat it as rounded
     if exact is None or _has_out_of_range_integer(exact):
         raise IntegerOutOfRange("json integer beyond 64 bits cannot be represented exactly")
+
+
+def _has_big_exponent(output: bytes) -> bool:
+    """Whether some ``<digit>e+NN`` with NN >= 18 ends a number in ``output``.
+
+    Finding one byte is far faster than a regex scan of a large payload, and real payloads hold
+    few ``+`` bytes, so the pattern is only matched where a ``+`` is. A payload with many of them
+    (in strings) gets one regex scan of the rest instead of a probe per ``+``.
+    """
+    plus = output.find(_PLUS, 2)
+    for _ in range(_MAX_PLUS_PROBES):
+        if plus == -1:
+            return False
+        if output[plus - 2] in _DIGITS and _BIG_EXPONENT.match(output, plus - 1) is not None:
+            return True
+        plus = output.find(_PLUS, plus + 1)
+    if plus == -1:
+        return False
+    return any(
+        output[match.start() - 1] in _DIGITS for match in _BIG_EXPONENT.finditer(output, plus - 1)
+    )
 
 
 def _has_out_of_range_integer(value: Any) -> bool:

@@ -38,6 +38,8 @@ def last_forwarded_entry(forwarded_for: str) -> str:
     Java drops trailing empty strings, so ``"1.2.3.4,"`` gives ``1.2.3.4``; an empty attribute
     gives ``""``, which no lookup finds (D-21, D-24).
     """
+    if "," not in forwarded_for:  # what ParseProxy leaves: a single entry
+        return forwarded_for
     entries = _SEPARATOR.split(forwarded_for)
     while entries and not entries[-1]:
         entries.pop()
@@ -63,8 +65,6 @@ def trim_forwarded_for(message: Message, context: Context) -> Message:
     attributes = message.attributes
     forwarded_for = attributes.get(X_FORWARDED_FOR)
     if forwarded_for is None:
-        if REMOTE_ADDR not in attributes:
-            return message
         return message.evolve(drop_attributes=(REMOTE_ADDR,))
     entries = forwarded_entries(forwarded_for)
     if len(entries) > 1:

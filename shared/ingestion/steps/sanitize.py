@@ -129,19 +129,20 @@ def sanitize_attributes(message: Message, context: Context) -> Message:
     if namespace is None or doctype is None or version is None:
         return message
     metadata = context.schemas.pipeline_metadata(namespace, doctype, version)
-    if not metadata:
+    granularity = metadata.get("submission_timestamp_granularity")
+    overrides = metadata.get("override_attributes") or ()
+    if granularity is None and not overrides:  # most doctypes
         return message
 
     updates: dict[str, str] = {}
     removals: list[str] = []
-    granularity = metadata.get("submission_timestamp_granularity")
     timestamp = attributes.get(SUBMISSION_TIMESTAMP)
     if isinstance(granularity, str) and timestamp is not None:
         truncated = truncate_timestamp(timestamp, granularity)
         if truncated != timestamp:
             updates[SUBMISSION_TIMESTAMP] = truncated
 
-    for override in metadata.get("override_attributes") or ():
+    for override in overrides:
         name = override.get("name") if isinstance(override, Mapping) else None
         if not isinstance(name, str):
             continue

@@ -27,6 +27,8 @@ from ..core.metadata_layout import (
 # metadata.<block> -> attribute prefix; header and uri entries keep their own names (D-31).
 _NESTED_BLOCKS = (*PREFIXED_GROUPS, ("header", ""), ("uri", ""))
 _MISSING = object()
+# Every top-level field AddMetadata may inject; a payload with none of them has nothing to strip.
+_INJECTED_FIELDS = frozenset(("metadata", *TOP_LEVEL_STRING_FIELDS, SAMPLE_ID))
 
 
 def _java_double_text(value: float) -> str:
@@ -79,7 +81,7 @@ def _collect_block(metadata: dict[str, Any], block: str, prefix: str, into: dict
 
 def strip_metadata(message: Message, context: Context) -> Message:
     document = message.document
-    if document is None:
+    if document is None or _INJECTED_FIELDS.isdisjoint(document):  # a payload as clients send it
         return message
     found: dict[str, str] = {}
 

@@ -15,5 +15,5 @@ USER_AGENT = "user_agent"
 
 def parse_user_agent(message: Message, context: Context) -> Message:
     user_agent = message.attributes.get(USER_AGENT)
-    parsed = context.user_agents.attributes(user_agent) if user_agent else None
+    parsed = context.user_agents.shared_attributes(user_agent) if user_agent else None
     return message.evolve(drop_attributes=(USER_AGENT,), set_attributes=parsed)

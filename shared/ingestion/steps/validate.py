@@ -115,7 +115,7 @@ def _java_str(value: str | None) -> str:
 
 def _is_deprecated(metadata: Mapping[str, Any], submission_timestamp: str | None) -> bool:
     policy = metadata.get("expiration_policy")
-    if not isinstance(policy, Mapping):
+    if not isinstance(policy, dict) and not isinstance(policy, Mapping):  # dict: the fast check
         return False
     collect_through = _parse_local_date(policy.get("collect_through_date"))
     if collect_through is None:
