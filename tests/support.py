@@ -102,3 +102,21 @@ ADDED_SCHEMA = {
     "properties": {"added": {"type": "integer"}},
     "mozPipelineMetadata": {"bq_dataset_family": "org_example_app", "bq_table": "added_v1"},
 }
+
+
+def decode_example(
+    context: Context, doctype: str, body: dict[str, Any], forwarded_for: str = ""
+) -> Message:
+    """The one output (decoded or error) of an org-example-app message through the pipeline."""
+    from ingestion import pipeline
+
+    attributes = {
+        "uri": f"/submit/org-example-app/{doctype}/1/8f0c1d3e-7a62-4b8e-9d51-0c2f6a7b8e01",
+        "submission_timestamp": "2026-11-20T10:15:30.123456Z",
+    }
+    if forwarded_for:
+        attributes["x_forwarded_for"] = forwarded_for
+    protected = pipeline.protect(Message(attributes, json.dumps(body).encode()), context)
+    outcome = pipeline.decode(protected.decoded[0], context)
+    (output,) = outcome.decoded + outcome.errors
+    return output

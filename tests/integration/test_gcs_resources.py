@@ -12,15 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import pipeline
 from ingestion.adapters.object_store import GcsObjects, ObjectNotFound, ObjectStores
-from ingestion.context import Context
-from ingestion.core.message import Message
 from ingestion.resources.demo_geoip import build_demo_city_db
 from ingestion.resources.loader import PROJECT_SCHEMAS, ConfigurationError
 from ingestion.resources.reloading import ContextProvider
 from ingestion.settings import DecoderSettings
-from support import ADDED_SCHEMA, FakeClock
+from support import ADDED_SCHEMA, FakeClock, decode_example
 
 PROJECT = "test-project"
 RECHECK = 300.0
@@ -84,20 +81,6 @@ def upload(bucket, name: str, path: Path) -> str:
     return f"gs://{bucket.name}/{name}"
 
 
-def decode(context: Context, doctype: str, body: dict, forwarded_for: str = "") -> Message:
-    """The one output of a message through the whole pipeline (decoded or error)."""
-    attributes = {
-        "uri": f"/submit/org-example-app/{doctype}/1/8f0c1d3e-7a62-4b8e-9d51-0c2f6a7b8e01",
-        "submission_timestamp": "2026-11-20T10:15:30.123456Z",
-    }
-    if forwarded_for:
-        attributes["x_forwarded_for"] = forwarded_for
-    protected = pipeline.protect(Message(attributes, json.dumps(body).encode()), context)
-    outcome = pipeline.decode(protected.decoded[0], context)
-    (output,) = outcome.decoded + outcome.errors
-    return output
-
-
 def settings(**environment: str) -> DecoderSettings:
     return DecoderSettings.from_environ(
         {"GOOGLE_CLOUD_PROJECT": PROJECT, "RESOURCE_RECHECK_SECONDS": str(RECHECK)} | environment
@@ -133,7 +116,7 @@ def test_cold_start_loads_schemas_and_geoip_from_gcs(deployed, bucket, tmp_path)
         city: generation_of(bucket, CITY_OBJECT),
     }
     assert sorted(stores.fetch_calls) == sorted([schemas, city])
-    output = decode(provider.current(), "baseline", BASELINE, "198.51.100.7")
+    output = decode_example(provider.current(), "baseline", BASELINE, "198.51.100.7")
     assert "error_type" not in output.attributes
     assert output.attributes["document_type"] == "baseline"
     assert output.attributes["geo_city"] == "Sacramento"
@@ -154,7 +137,7 @@ def test_nothing_is_refetched_before_the_interval(deployed, bucket, tmp_path):
         assert provider.current() is loaded
     assert stores.generation_calls == [] and stores.fetch_calls == []
     assert provider.checks == 0
-    output = decode(provider.current(), "added", {"added": 1})
+    output = decode_example(provider.current(), "added", {"added": 1})
     assert output.attributes["error_type"] == "ParsePayload"
     assert "No such docType: org-example-app/added" in output.attributes["error_message"]
 
@@ -176,12 +159,12 @@ def test_a_changed_schema_tarball_is_picked_up_after_the_interval(deployed, buck
         schemas: generation_of(bucket, SCHEMAS_OBJECT),
         city: city_generation,
     }
-    output = decode(reloaded, "added", {"added": 1}, "198.51.100.7")
+    output = decode_example(reloaded, "added", {"added": 1}, "198.51.100.7")
     assert "error_type" not in output.attributes
     assert output.attributes["document_type"] == "added"
     assert output.attributes["geo_city"] == "Sacramento"
     # A message still holding the old context decodes as before.
-    assert decode(loaded, "added", {"added": 1}).attributes["error_type"] == "ParsePayload"
+    assert decode_example(loaded, "added", {"added": 1}).attributes["error_type"] == "ParsePayload"
     # Only the current copies stay in the (in-memory in production) cache directory.
     assert len(list((tmp_path / "cache").iterdir())) == 2
 
@@ -217,7 +200,7 @@ def test_a_corrupt_upload_keeps_the_old_context_and_logs(deployed, bucket, tmp_p
     failure, _, serving = warnings[0].partition("; still serving ")
     assert "cannot open GeoIP City database" in failure
     assert f"{city} @ {generations[city]}" in serving
-    output = decode(provider.current(), "baseline", BASELINE, "198.51.100.7")
+    output = decode_example(provider.current(), "baseline", BASELINE, "198.51.100.7")
     assert output.attributes["geo_city"] == "Sacramento"
     # The rejected download is not kept in the cache.
     assert len(list((tmp_path / "cache").iterdir())) == 2
@@ -241,7 +224,7 @@ def test_a_deleted_object_keeps_the_old_context(deployed, bucket):
     assert provider.current() is loaded
     assert provider.failures == 1
     assert provider.last_failure == f"re-check failed: {schemas} not found"
-    assert "error_type" not in decode(loaded, "baseline", BASELINE).attributes
+    assert "error_type" not in decode_example(loaded, "baseline", BASELINE).attributes
 
 
 def test_a_missing_object_at_cold_start_is_a_configuration_error(bucket, tmp_path):

@@ -14,15 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import pipeline
 from ingestion.adapters.object_store import LocalFiles
-from ingestion.context import Context
-from ingestion.core.message import Message
 from ingestion.resources.demo_geoip import build_demo_city_db
 from ingestion.resources.loader import PROJECT_SCHEMAS, ConfigurationError
 from ingestion.resources.reloading import ContextProvider
 from ingestion.settings import DecoderSettings
-from support import ADDED_SCHEMA, FakeClock
+from support import ADDED_SCHEMA, FakeClock, decode_example
 
 RECHECK = 300.0
 
@@ -32,20 +29,6 @@ def settings(**environment: str) -> DecoderSettings:
         {"GOOGLE_CLOUD_PROJECT": "test-project", "RESOURCE_RECHECK_SECONDS": str(RECHECK)}
         | environment
     )
-
-
-def decode(context: Context, doctype: str, body: dict, forwarded_for: str = "") -> Message:
-    """The one output of a message through the whole pipeline (decoded or error)."""
-    attributes = {
-        "uri": f"/submit/org-example-app/{doctype}/1/8f0c1d3e-7a62-4b8e-9d51-0c2f6a7b8e01",
-        "submission_timestamp": "2026-11-20T10:15:30.123456Z",
-    }
-    if forwarded_for:
-        attributes["x_forwarded_for"] = forwarded_for
-    protected = pipeline.protect(Message(attributes, json.dumps(body).encode()), context)
-    outcome = pipeline.decode(protected.decoded[0], context)
-    (output,) = outcome.decoded + outcome.errors
-    return output
 
 
 BASELINE = {
@@ -89,7 +72,7 @@ def test_cold_start_uses_local_paths_in_place(schemas_dir, city_db, tmp_path):
         str(schemas_dir): files.generation(str(schemas_dir)),
         str(city_db): files.generation(str(city_db)),
     }
-    output = decode(provider.current(), "baseline", BASELINE, "198.51.100.7")
+    output = decode_example(provider.current(), "baseline", BASELINE, "198.51.100.7")
     assert "error_type" not in output.attributes
     assert output.attributes["geo_city"] == "Sacramento"
     assert not (tmp_path / "cache").exists()  # nothing copied
@@ -105,7 +88,7 @@ def test_a_schema_change_is_picked_up_only_after_the_interval(schemas_dir, city_
     clock.now += RECHECK - 0.001
     assert provider.current() is loaded
     assert provider.checks == 0
-    before = decode(provider.current(), "added", {"added": 1})
+    before = decode_example(provider.current(), "added", {"added": 1})
     assert "No such docType: org-example-app/added" in before.attributes["error_message"]
 
     clock.now += 0.001
@@ -113,9 +96,9 @@ def test_a_schema_change_is_picked_up_only_after_the_interval(schemas_dir, city_
     assert reloaded is not loaded
     assert (provider.reloads, provider.checks) == (1, 1)
     assert provider.generations[str(schemas_dir)] == LocalFiles().generation(str(schemas_dir))
-    assert "error_type" not in decode(reloaded, "added", {"added": 1}).attributes
+    assert "error_type" not in decode_example(reloaded, "added", {"added": 1}).attributes
     # The old context stays usable for messages still in flight.
-    assert decode(loaded, "baseline", BASELINE, "198.51.100.7").attributes["geo_city"] == (
+    assert decode_example(loaded, "baseline", BASELINE, "198.51.100.7").attributes["geo_city"] == (
         "Sacramento"
     )
     # The next check is a full interval after this one.
@@ -156,7 +139,7 @@ def test_a_corrupt_replacement_keeps_the_old_context_and_is_not_retried(
         for record in caplog.records
     )
     # The old reader still answers: the replaced file stays mapped until it is released.
-    assert decode(loaded, "baseline", BASELINE, "198.51.100.7").attributes["geo_city"] == (
+    assert decode_example(loaded, "baseline", BASELINE, "198.51.100.7").attributes["geo_city"] == (
         "Sacramento"
     )
 
@@ -236,14 +219,20 @@ def test_only_changed_resources_are_fetched_and_stale_copies_are_deleted(tmp_pat
     assert sorted(store.fetched) == sorted([str(PROJECT_SCHEMAS), str(city), str(city_filter)])
     old_copies = set(cache.iterdir())
     context = provider.current()
-    assert decode(context, "baseline", BASELINE, "203.0.113.9").attributes.get("geo_city") is None
+    assert (
+        decode_example(context, "baseline", BASELINE, "203.0.113.9").attributes.get("geo_city")
+        is None
+    )
 
     city_filter.write_text("5389489\n5803556\n")  # now Milton is allowed too
     store.fetched.clear()
     clock.now += RECHECK
     reloaded = provider.current()
     assert store.fetched == [str(city_filter)]
-    assert decode(reloaded, "baseline", BASELINE, "203.0.113.9").attributes["geo_city"] == "Milton"
+    assert (
+        decode_example(reloaded, "baseline", BASELINE, "203.0.113.9").attributes["geo_city"]
+        == "Milton"
+    )
     new_copies = set(cache.iterdir())
     assert len(new_copies) == len(old_copies)
     (stale,) = old_copies - new_copies
