@@ -6,9 +6,28 @@ import pytest
 from ingestion.context import Context
 from ingestion.core.errors import PayloadTooLarge
 from ingestion.core.message import Message
+from ingestion.steps import decompress
 from ingestion.steps.decompress import decompress_payload, inflate
 
 CONTEXT = Context(schemas=None, scrubber=None, user_agents=None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, params=["isal", "zlib"])
+def inflate_library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with ISA-L and with the standard library's zlib (the fallback)."""
+    if request.param == "isal":
+        isal_zlib = pytest.importorskip("isal.isal_zlib", reason="isal is not installed")
+        monkeypatch.setattr(decompress, "INFLATE_LIBRARY", isal_zlib)
+        monkeypatch.setattr(decompress, "_INFLATE_ERRORS", (isal_zlib.error, zlib.error))
+    else:
+        monkeypatch.setattr(decompress, "INFLATE_LIBRARY", zlib)
+        monkeypatch.setattr(decompress, "_INFLATE_ERRORS", (zlib.error,))
+    return str(request.param)
+
+
+def test_isal_is_used_when_installed() -> None:
+    pytest.importorskip("isal.isal_zlib", reason="isal is not installed")
+    assert decompress._inflate_library()[0].__name__ == "isal.isal_zlib"
 
 
 def _run(payload: bytes, **attributes: str) -> Message:
@@ -46,6 +65,12 @@ def test_truncated_stream_passes_through_unchanged():
     out = _run(broken)
     assert out.payload == broken
     assert "client_compression" not in out.attributes
+
+
+def test_bad_checksum_passes_through():
+    broken = bytearray(gzip.compress(b'{"a": 1}'))
+    broken[-8] ^= 0xFF  # the CRC-32 in the trailer
+    assert _run(bytes(broken)).payload == bytes(broken)
 
 
 def test_corrupt_deflate_data_passes_through():

@@ -39,14 +39,17 @@ class Message:
         without any change the message itself is returned.
         """
         attributes = self.attributes
+        # dict.copy() clones the hash table in one go; dict(...) or {**...} re-insert every key
+        # once the map has had a key removed, which costs several times more.
         if drop_attributes and not attributes.keys().isdisjoint(drop_attributes):
-            attributes = dict(attributes)
+            attributes = attributes.copy()
             for key in drop_attributes:
                 attributes.pop(key, None)
             if set_attributes:
                 attributes.update(set_attributes)
         elif set_attributes:
-            attributes = {**attributes, **set_attributes}
+            attributes = attributes.copy()
+            attributes.update(set_attributes)
         elif payload is None and document is None:
             return self
         return Message(

@@ -6,11 +6,15 @@ Anything that does not inflate cleanly passes through unchanged, exactly like th
 JSON parse then rejects it with a precise error. Inflation is streamed with a cap one byte above
 the payload limit, so a gzip bomb costs at most that much memory and becomes a
 ``LimitPayloadSize`` rejection carrying the compressed original.
+
+Inflation uses ISA-L (``isal``) when it is installed: same zlib interface and results, about twice
+as fast on the message mix (``bench/decode.py``); the standard library's zlib otherwise.
 """
 
 from __future__ import annotations
 
 import zlib
+from types import ModuleType
 
 from ..context import Context
 from ..core.errors import PayloadTooLarge
@@ -18,6 +22,17 @@ from ..core.message import Message
 
 GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+def _inflate_library() -> tuple[ModuleType, tuple[type[Exception], ...]]:
+    try:
+        from isal import isal_zlib
+    except ImportError:  # a platform without an isal wheel
+        return zlib, (zlib.error,)
+    return isal_zlib, (isal_zlib.error, zlib.error)
+
+
+INFLATE_LIBRARY, _INFLATE_ERRORS = _inflate_library()
 
 
 class _Truncated(Exception):
@@ -34,7 +49,7 @@ def inflate(data: bytes, limit: int) -> bytes | None:
     remaining = data
     try:
         while remaining[:2] == GZIP_MAGIC:
-            inflater = zlib.decompressobj(_GZIP_WBITS)
+            inflater = INFLATE_LIBRARY.decompressobj(_GZIP_WBITS)
             chunk = inflater.decompress(remaining, limit + 1 - produced)
             while True:
                 produced += len(chunk)
@@ -50,7 +65,7 @@ def inflate(data: bytes, limit: int) -> bytes | None:
             if not inflater.eof:
                 raise _Truncated
             remaining = inflater.unused_data
-    except (zlib.error, _Truncated):
+    except (*_INFLATE_ERRORS, _Truncated):
         return None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
