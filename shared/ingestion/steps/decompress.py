@@ -29,7 +29,8 @@ def _inflate_library() -> tuple[ModuleType, tuple[type[Exception], ...]]:
         from isal import isal_zlib
     except ImportError:  # a platform without an isal wheel
         return zlib, (zlib.error,)
-    return isal_zlib, (isal_zlib.error, zlib.error)
+    isal_error: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # stub says instance
+    return isal_zlib, (isal_error, zlib.error)
 
 
 INFLATE_LIBRARY, _INFLATE_ERRORS = _inflate_library()
@@ -65,7 +66,9 @@ def inflate(data: bytes, limit: int) -> bytes | None:
             if not inflater.eof:
                 raise _Truncated
             remaining = inflater.unused_data
-    except (*_INFLATE_ERRORS, _Truncated):
+    except _INFLATE_ERRORS:
+        return None
+    except _Truncated:
         return None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
