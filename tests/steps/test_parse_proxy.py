@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingestion.core.message import Message
 from ingestion.steps.parse_proxy import (
@@ -208,3 +211,13 @@ def test_entries_split_as_javas_regex_split_does(forwarded_for: str) -> None:
     while java_split and not java_split[-1]:
         java_split.pop()
     assert last_forwarded_entry(forwarded_for) == (java_split[-1] if java_split else "")
+
+
+# Java's "\\s*,\\s*" split, written as the regex it is: the reference for the faster split.
+_JAVA_SEPARATOR = re.compile(r"\s*,\s*", re.ASCII)
+
+
+@given(st.text(alphabet=" \t\n\x0b\x0c\r\u00a0\u2028,1.a:", max_size=24))
+def test_forwarded_entries_split_like_the_java_regex(forwarded_for: str) -> None:
+    expected = [e for e in _JAVA_SEPARATOR.split(forwarded_for) if e and not e.isspace()]
+    assert forwarded_entries(forwarded_for) == expected

@@ -23,13 +23,25 @@ REMOTE_ADDR = "remote_addr"
 
 # Java's "\\s*,\\s*": ASCII whitespace only, like java.util.regex's \s.
 _SEPARATOR = re.compile(r"\s*,\s*", re.ASCII)
+_JAVA_WHITESPACE = " \t\n\x0b\x0c\r"
 # Our two load balancers (Google's forwarding rule and nginx) append one entry each.
 LOAD_BALANCER_ENTRIES = 2
 
 
 def forwarded_entries(forwarded_for: str) -> list[str]:
-    """The non-blank entries; the first keeps its leading and the last its trailing spaces."""
-    return [entry for entry in _SEPARATOR.split(forwarded_for) if entry and not entry.isspace()]
+    """The non-blank entries; the first keeps its leading and the last its trailing spaces.
+
+    The same as splitting at ``_SEPARATOR``: whitespace is removed only next to commas. Plain
+    ``str`` methods do it several times faster than the regex, and this runs for every message.
+    """
+    entries = forwarded_for.split(",")
+    if len(entries) > 1:
+        last = entries.pop()
+        entries = [entries[0].rstrip(_JAVA_WHITESPACE)] + [
+            entry.strip(_JAVA_WHITESPACE) for entry in entries[1:]
+        ]
+        entries.append(last.lstrip(_JAVA_WHITESPACE))
+    return [entry for entry in entries if entry and not entry.isspace()]
 
 
 def last_forwarded_entry(forwarded_for: str) -> str:
