@@ -184,6 +184,9 @@ def test_repeated_lookups_are_cached(city_db: GeoCityDatabase) -> None:
     first = city_db.lookup("81.2.69.142")
     assert first is not None
     assert city_db.lookup("81.2.69.142") is first
+    city_db.clear_lookup_cache()
+    again = city_db.lookup("81.2.69.142")
+    assert again == first and again is not first
 
 
 def test_broken_records_are_ignored() -> None:

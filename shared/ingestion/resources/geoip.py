@@ -1,12 +1,16 @@
 """MaxMind City and ISP databases and the GeoNames city filter, opened once per process
 (D-21, D-24, D-25, D-27).
 
-The databases are local ``.mmdb`` files read with ``geoip2`` in ``MODE_AUTO`` (the C extension
-with a memory map when available). A lookup accepts IP literals only (``ipaddress.ip_address``),
-so a hostname in ``X-Forwarded-For`` is never resolved (pitfall 8). An unparseable address, an
-address not in the database, or a malformed record gives ``None``: the reference ignores the first
-two, and we also ignore the third rather than stop the decoder on one bad record. Lookups are
-cached per IP string because real traffic repeats addresses.
+The databases are local ``.mmdb`` files opened and checked with ``geoip2`` in ``MODE_AUTO`` (the C
+extension with a memory map when available). Records are read with ``maxminddb``, the reader under
+geoip2, taking only the fields the decoder uses: geoip2's model objects cost as much again as the
+read itself (a City lookup measured 28.7 µs through geoip2, 15.5 µs through maxminddb).
+
+A lookup accepts IP literals only (``ipaddress.ip_address``), so a hostname in
+``X-Forwarded-For`` is never resolved (pitfall 8). An unparseable address, an address not in the
+database, or a malformed record gives ``None``: the reference ignores the first two, and we also
+ignore the third rather than stop the decoder on one bad record. Lookups are cached per IP string
+because real traffic repeats addresses.
 
 Every start-up problem (a missing or corrupt database, the wrong database type, a bad filter file)
 raises ``GeoDatabaseError`` with a one-line reason naming the path. A bad configuration then stops
@@ -25,7 +29,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import geoip2.database
 import geoip2.errors
@@ -38,7 +42,14 @@ _GEONAME_ID_LINE = re.compile(r"^(\d+)", re.ASCII)
 
 # Failures of a single lookup that become a miss: the reference ignores a bad address and an
 # address not found (D-21, D-24); we also ignore a malformed record (see the module docstring).
-_LOOKUP_MISSES = (geoip2.errors.AddressNotFoundError, maxminddb.InvalidDatabaseError, ValueError)
+_LOOKUP_MISSES = (
+    geoip2.errors.AddressNotFoundError,
+    maxminddb.InvalidDatabaseError,
+    ValueError,
+    # A record whose fields have unexpected types.
+    AttributeError,
+    TypeError,
+)
 
 RecordT = TypeVar("RecordT")
 
@@ -154,6 +165,8 @@ class _GeoDatabase(Generic[RecordT]):
                 f"expected a {self._required_type} database"
             )
         self.db_version = _build_instant(self._reader)
+        # The same file (memory-mapped once more) for the per-lookup reads.
+        self._records = maxminddb.open_database(str(self.path), maxminddb.MODE_AUTO)
         # Bound per instance so that each database has its own cache.
         self._cached_lookup: Callable[[str], RecordT | None] = functools.lru_cache(
             maxsize=LOOKUP_CACHE_SIZE
@@ -162,6 +175,12 @@ class _GeoDatabase(Generic[RecordT]):
     def lookup(self, ip: str) -> RecordT | None:
         """The record for an IP literal, or None when unparseable, not found or malformed."""
         return self._cached_lookup(ip)
+
+    def clear_lookup_cache(self) -> None:
+        """Forget cached answers (benchmarks use it to model a realistic hit rate)."""
+        cache_clear = getattr(self._cached_lookup, "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
 
     def _lookup_uncached(self, ip: str) -> RecordT | None:
         try:
@@ -182,10 +201,9 @@ class _GeoDatabase(Generic[RecordT]):
         raise GeoDatabaseError(f"{self._kind} database {self.path} is closed")
 
     def close(self) -> None:
-        cache_clear = getattr(self._cached_lookup, "cache_clear", None)
-        if cache_clear is not None:
-            cache_clear()
+        self.clear_lookup_cache()
         self._cached_lookup = self._lookup_after_close
+        self._records.close()
         self._reader.close()
 
     def __enter__(self) -> Self:
@@ -209,18 +227,23 @@ class GeoCityDatabase(_GeoDatabase[CityRecord]):
         super().__init__(path)
 
     def _read(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> CityRecord:
-        response = self._reader.city(address)
-        geoname_id = response.city.geoname_id
+        record: Any = self._records.get(address)  # nested dicts of JSON-like values
+        if record is None:
+            raise geoip2.errors.AddressNotFoundError(str(address))
+        city = record.get("city") or {}
+        geoname_id = city.get("geoname_id")
         if self.city_filter is None:
             city_allowed = geoname_id is not None
         else:
             city_allowed = self.city_filter.allows(geoname_id)
         return CityRecord(
-            country=response.country.iso_code,
-            city=response.city.name,
+            country=(record.get("country") or {}).get("iso_code"),
+            city=(city.get("names") or {}).get("en"),  # geoip2's default locale
             geoname_id=geoname_id,
-            metro_code=response.location.metro_code,
-            subdivisions=tuple(subdivision.iso_code for subdivision in response.subdivisions),
+            metro_code=(record.get("location") or {}).get("metro_code"),
+            subdivisions=tuple(
+                subdivision.get("iso_code") for subdivision in record.get("subdivisions") or ()
+            ),
             city_allowed=city_allowed,
         )
 
@@ -232,5 +255,7 @@ class GeoIspDatabase(_GeoDatabase[IspRecord]):
     _kind = "GeoIP ISP"
 
     def _read(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> IspRecord:
-        response = self._reader.isp(address)
-        return IspRecord(isp=response.isp, organization=response.organization)
+        record: Any = self._records.get(address)
+        if record is None:
+            raise geoip2.errors.AddressNotFoundError(str(address))
+        return IspRecord(isp=record.get("isp"), organization=record.get("organization"))
