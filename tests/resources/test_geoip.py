@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import BEAM_RESOURCES, GEOIP, SHARED, beam_city_db_path, beam_city_filter, shared_path
 from ingestion.context import Context
@@ -19,6 +22,7 @@ from ingestion.resources.geoip import (
     GeoDatabaseError,
     GeoIspDatabase,
     IspRecord,
+    ip_literal,
 )
 from ingestion.steps.geo_city import lookup_city
 from ingestion.steps.geo_isp import lookup_isp
@@ -367,3 +371,40 @@ def test_demo_databases_drive_the_steps(demo_dir: Path, tmp_path: Path) -> None:
         }
         milton = Message(attributes={"x_forwarded_for": "203.0.113.9"})
         assert lookup_city(milton, context).attributes["geo_city"] == "Milton"
+
+
+# --- IP literals ------------------------------------------------------------------------------
+_QUAD_PARTS = st.one_of(
+    st.integers(0, 300).map(str), st.sampled_from(["00", "01", "007", "٣", "+1", "", " 1"])
+)
+
+
+@given(
+    st.one_of(
+        st.lists(_QUAD_PARTS, min_size=3, max_size=5).map(".".join),
+        st.ip_addresses().map(str),
+        st.text(alphabet="0123456789.:abcdef%x ", max_size=20),
+    )
+)
+def test_ip_literal_accepts_exactly_what_ipaddress_accepts(text: str) -> None:
+    try:
+        expected = ipaddress.ip_address(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            ip_literal(text)
+        return
+    literal = ip_literal(text)
+    if isinstance(expected, ipaddress.IPv6Address) and expected.ipv4_mapped is not None:
+        expected = expected.ipv4_mapped
+    assert ipaddress.ip_address(literal) == expected
+
+
+def test_plain_dotted_quads_reach_maxminddb_unparsed(city_db: GeoCityDatabase) -> None:
+    assert ip_literal("175.16.199.37") == "175.16.199.37"
+    assert ip_literal("::ffff:175.16.199.37") == ipaddress.IPv4Address("175.16.199.37")
+    city_db.clear_lookup_cache()
+    by_text = city_db.lookup("175.16.199.37")
+    by_mapped = city_db.lookup("::ffff:175.16.199.37")
+    assert by_text is not None and by_text == by_mapped
+    for not_literal in ("175.16.199.037", "1.2.3", "0x7f.0.0.1", "localhost", " 1.2.3.4"):
+        assert city_db.lookup(not_literal) is None

@@ -53,6 +53,28 @@ _LOOKUP_MISSES = (
 
 RecordT = TypeVar("RecordT")
 
+Address = str | ipaddress.IPv4Address | ipaddress.IPv6Address
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# A dotted quad without leading zeros: exactly the IPv4 text ``ipaddress`` accepts.
+_DOTTED_QUAD = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+def ip_literal(ip: str) -> Address:
+    """``ip`` as something maxminddb looks up; ValueError for anything but an IP literal.
+
+    IP literals only: a hostname must never be resolved (pitfall 8). A plain dotted quad, nearly
+    every client address, goes to maxminddb as it is (its C parser reads it the same way, several
+    times faster than ``ipaddress``); maxminddb's own parser accepts more (``1.2.3``, leading
+    zeros), so everything else is parsed by ``ipaddress`` first.
+    """
+    if _DOTTED_QUAD.fullmatch(ip) is not None:
+        return ip
+    address = ipaddress.ip_address(ip)
+    # Like Java's InetAddress, treat an IPv4-mapped IPv6 address as the IPv4 address.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
 
 class GeoDatabaseError(ValueError):
     """A GeoIP database or city filter cannot be used; the message is a one-line reason."""
@@ -184,16 +206,11 @@ class _GeoDatabase(Generic[RecordT]):
 
     def _lookup_uncached(self, ip: str) -> RecordT | None:
         try:
-            # IP literals only: a hostname must never be resolved (pitfall 8).
-            address = ipaddress.ip_address(ip)
-            # Like Java's InetAddress, treat an IPv4-mapped IPv6 address as the IPv4 address.
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-                address = address.ipv4_mapped
-            return self._read(address)
+            return self._read(ip_literal(ip))
         except _LOOKUP_MISSES:
             return None
 
-    def _read(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> RecordT:
+    def _read(self, address: Address) -> RecordT:
         raise NotImplementedError
 
     def _lookup_after_close(self, ip: str) -> RecordT | None:
@@ -226,7 +243,7 @@ class GeoCityDatabase(_GeoDatabase[CityRecord]):
         self.city_filter = city_filter
         super().__init__(path)
 
-    def _read(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> CityRecord:
+    def _read(self, address: Address) -> CityRecord:
         record: Any = self._records.get(address)  # nested dicts of JSON-like values
         if record is None:
             raise geoip2.errors.AddressNotFoundError(str(address))
@@ -254,7 +271,7 @@ class GeoIspDatabase(_GeoDatabase[IspRecord]):
     _required_type = "GeoIP2-ISP"
     _kind = "GeoIP ISP"
 
-    def _read(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> IspRecord:
+    def _read(self, address: Address) -> IspRecord:
         record: Any = self._records.get(address)
         if record is None:
             raise geoip2.errors.AddressNotFoundError(str(address))
