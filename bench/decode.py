@@ -169,6 +169,9 @@ def decoder_pass(service: DecoderService, corpus: list[Message]) -> dict[str, in
         outcomes["decoded"] += len(outcome.decoded)
         outcomes["errors"] += len(outcome.errors)
         outcomes["dropped"] += len(outcome.dropped)
+        # Freed now, as the bare pass frees its document, and as the function frees a request's
+        # outputs once they are delivered: not after the next message has evicted them from cache.
+        del outcome
     return outcomes
 
 
