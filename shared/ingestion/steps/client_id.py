@@ -44,5 +44,5 @@ def normalize_client_id(message: Message, context: Context) -> Message:
             if client_id is not None:
                 break
     if client_id is None:
-        return message.evolve()
+        return message
     return message.evolve(set_attributes={CLIENT_ID: client_id})

@@ -14,6 +14,7 @@ them the error messages, depend on how empty elements are counted (pitfall 1).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 
 from ..context import Context
@@ -90,11 +91,13 @@ _SUBMIT_ENDPOINTS = (
 )
 
 
-def _submit_endpoint(uri: str) -> tuple[_SubmitEndpoint, list[str]] | None:
+# Both URI steps parse the same URI of a message, one after the other: the second finds it here.
+@functools.lru_cache(maxsize=256)
+def _submit_endpoint(uri: str) -> tuple[_SubmitEndpoint, tuple[str, ...]] | None:
     """The /submit/ endpoint ``uri`` addresses and its path elements, or None for other URIs."""
     for endpoint in _SUBMIT_ENDPOINTS:
         if uri.startswith(endpoint.prefix):
-            return endpoint, java_split(uri[len(endpoint.prefix) :], "/")
+            return endpoint, tuple(java_split(uri[len(endpoint.prefix) :], "/"))
     return None
 
 
@@ -122,8 +125,8 @@ def add_uri_attributes(message: Message, context: Context) -> Message:
     if len(elements) != len(endpoint.fields):
         # Nothing is set, as in the reference's error output for such URIs.
         return message.evolve(drop_attributes=(MESSAGE_ID,))
-    attributes = dict(endpoint.fixed_attributes)
-    attributes.update(zip(endpoint.fields, elements, strict=True))
+    # The lengths are equal (checked above).
+    attributes = {**endpoint.fixed_attributes, **dict(zip(endpoint.fields, elements, strict=False))}
     return message.evolve(set_attributes=attributes, drop_attributes=(MESSAGE_ID,))
 
 

@@ -58,4 +58,4 @@ def add_sample_id(message: Message, context: Context) -> Message:
         normalized = normalize_uuid(candidate) if candidate is not None else None
         if normalized is not None:
             return message.evolve(set_attributes={SAMPLE_ID: str(calculate_sample_id(normalized))})
-    return message.evolve()
+    return message
