@@ -53,7 +53,9 @@ def normalize_uuid(text: str) -> str | None:
     Like the reference, the accepted text is kept as written (only lower-cased), not re-rendered,
     so ``client_id``, the value written back into the payload and ``sample_id`` match it.
     """
-    stripped = text.replace("{", "").replace("}", "") if "{" in text or "}" in text else text
+    if _CANONICAL.fullmatch(text) is not None:  # nearly every id: no braces, nothing to parse
+        return text.lower()
+    stripped = text.replace("{", "").replace("}", "")
     return stripped.lower() if java_uuid(stripped) is not None else None
 
 
