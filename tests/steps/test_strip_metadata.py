@@ -11,7 +11,7 @@ import pytest
 from conftest import BEAM_RESOURCES, shared_path
 from ingestion.context import Context
 from ingestion.core.message import Message
-from ingestion.steps.strip_metadata import jackson_as_text, strip_metadata
+from ingestion.steps.strip_metadata import strip_metadata
 from support import expected_lines
 
 DECODER_INTEGRATION = BEAM_RESOURCES / "testdata" / "decoder-integration"
@@ -149,41 +149,6 @@ def test_metadata_values_rendered_as_text() -> None:
         "geo_off": "false",
         "geo_obj": "",
     }
-
-
-AS_TEXT_CASES = [
-    ("s", "s"),
-    (None, "null"),
-    (True, "true"),
-    (False, "false"),
-    (18, "18"),
-    (-3, "-3"),
-    (123456789012345678901234567890, "123456789012345678901234567890"),
-    # Java Double.toString: plain in [1e-3, 1e7), computerized scientific notation outside.
-    (1.5, "1.5"),
-    (100.0, "100.0"),
-    (0.0, "0.0"),
-    (-0.0, "-0.0"),
-    (0.001, "0.001"),
-    (0.0001, "1.0E-4"),
-    (1e-5, "1.0E-5"),
-    (1234567.0, "1234567.0"),
-    (9999999.0, "9999999.0"),
-    (1e7, "1.0E7"),
-    (12345678.9, "1.23456789E7"),
-    (1e10, "1.0E10"),
-    (-2.5e-7, "-2.5E-7"),
-    (1.7976931348623157e308, "1.7976931348623157E308"),
-    (0.1, "0.1"),
-    (123.456, "123.456"),
-    ({"a": 1}, ""),
-    ([1, 2], ""),
-]
-
-
-@pytest.mark.parametrize(("value", "expected"), AS_TEXT_CASES)
-def test_jackson_as_text(value: Any, expected: str) -> None:
-    assert jackson_as_text(value) == expected
 
 
 @pytest.mark.parametrize("name", ["output.ndjson", "logentries-output.ndjson"])

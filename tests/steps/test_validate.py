@@ -14,7 +14,6 @@ from ingestion.resources.schemas import SchemaStore
 from ingestion.resources.validators import ENGINES
 from ingestion.steps.validate import (
     MISSING_TELEMETRY_VERSION,
-    java_double_text,
     telemetry_version,
     validate_payload,
 )
@@ -136,26 +135,6 @@ def test_version_attribute_wins_over_payload(context: Context) -> None:
     with pytest.raises(SchemaNotFound) as raised:
         validate_payload(message({"version": 4}, **attributes), context)
     assert str(raised.value) == "No schema with name: telemetry/main/main.9.schema.json"
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (4.0, "4.0"),
-        (0.5, "0.5"),
-        (100.25, "100.25"),
-        (0.001, "0.001"),
-        (0.0001, "1.0E-4"),
-        (1234567.0, "1234567.0"),
-        (12345678.0, "1.2345678E7"),
-        (1e20, "1.0E20"),
-        (-2.5e-7, "-2.5E-7"),
-        (0.0, "0.0"),
-        (-0.0, "-0.0"),
-    ],
-)
-def test_java_double_text(value: float, expected: str) -> None:
-    assert java_double_text(value) == expected
 
 
 # --- D-35 ----------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ as Java's ``Double.toString``, ``null`` as ``"null"`` and objects or arrays as `
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..context import Context
+from ..core.jackson import as_text
 from ..core.message import Message
 from ..core.metadata_layout import (
     IDENTIFYING_FIELDS,
@@ -31,52 +31,13 @@ _MISSING = object()
 _INJECTED_FIELDS = frozenset(("metadata", *TOP_LEVEL_STRING_FIELDS, SAMPLE_ID))
 
 
-def _java_double_text(value: float) -> str:
-    """Java's ``Double.toString``: plain notation in [1e-3, 1e7), else ``d.dddE[-]n``."""
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    sign = "-" if value < 0 else ""
-    # repr gives the shortest digits that round-trip, as Java's Double.toString does (JDK 19+).
-    mantissa, _, exponent = repr(abs(value)).partition("e")
-    integer_part, _, fraction = mantissa.partition(".")
-    all_digits = integer_part + fraction
-    significant = all_digits.lstrip("0")
-    # The value is 0.<significant> * 10**point.
-    point = len(integer_part) + (int(exponent) if exponent else 0)
-    point -= len(all_digits) - len(significant)
-    significant = significant.rstrip("0") or "0"
-    scientific_exponent = point - 1
-    if -3 <= scientific_exponent < 7:
-        if point <= 0:
-            return f"{sign}0.{'0' * -point}{significant}"
-        if point >= len(significant):
-            return f"{sign}{significant}{'0' * (point - len(significant))}.0"
-        return f"{sign}{significant[:point]}.{significant[point:]}"
-    return f"{sign}{significant[0]}.{significant[1:] or '0'}E{scientific_exponent}"
-
-
-def jackson_as_text(value: Any) -> str:
-    """The text Jackson's ``JsonNode.asText()`` gives for a parsed JSON value."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _java_double_text(value)
-    return ""  # objects and arrays (Jackson container nodes)
-
-
 def _collect_block(metadata: dict[str, Any], block: str, prefix: str, into: dict[str, str]) -> None:
     entries = metadata.get(block)
     if not isinstance(entries, dict):
         return
     for key, value in entries.items():
         if value is not None:
-            into[prefix + key] = jackson_as_text(value)
+            into[prefix + key] = as_text(value)
 
 
 def strip_metadata(message: Message, context: Context) -> Message:
@@ -101,6 +62,6 @@ def strip_metadata(message: Message, context: Context) -> Message:
 
     sample_id = document.pop(SAMPLE_ID, _MISSING)  # injected as an integer; any type comes back
     if sample_id is not _MISSING:
-        found[SAMPLE_ID] = jackson_as_text(sample_id)
+        found[SAMPLE_ID] = as_text(sample_id)
 
     return message.evolve(set_attributes=found)

@@ -10,14 +10,13 @@ submission date is rejected as deprecated (D-37). Everything comes from ``contex
 from __future__ import annotations
 
 import datetime
-import decimal
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..context import Context
 from ..core.errors import DeprecatedMessage, SchemaNotFound
+from ..core.jackson import as_text
 from ..core.message import Message
 
 DOCUMENT_NAMESPACE = "document_namespace"
@@ -75,37 +74,8 @@ def telemetry_version(document: Mapping[str, Any]) -> str:
         if field in document:
             value = document[field]
             if not isinstance(value, dict | list):
-                return jackson_text(value)
+                return as_text(value)
     raise SchemaNotFound(MISSING_TELEMETRY_VERSION)
-
-
-def jackson_text(value: Any) -> str:
-    """``JsonNode.asText()`` of a scalar: ``null``, ``true``, ``4``, ``4.0``, ``1.0E20``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return java_double_text(value)
-    return str(value)
-
-
-def java_double_text(value: float) -> str:
-    """Java's ``Double.toString``: plain in [1e-3, 1e7), otherwise ``d.dddE<exp>``."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    if 1e-3 <= abs(value) < 1e7:
-        text = format(decimal.Decimal(repr(value)), "f")
-        return text if "." in text else text + ".0"
-    exact = decimal.Decimal(repr(value)).normalize()
-    sign, digits, _ = exact.as_tuple()
-    mantissa = "".join(map(str, digits))
-    fraction = mantissa[1:] or "0"
-    return f"{'-' if sign else ''}{mantissa[0]}.{fraction}E{exact.adjusted()}"
 
 
 def _java_str(value: str | None) -> str:
