@@ -105,7 +105,7 @@ def test_entry_point_exists_in_main_py() -> None:
 def test_function_runs_as_its_own_account_with_the_environment(module: Config) -> None:
     service = only(module.resources("google_cloudfunctions2_function")["decoder"]["service_config"])
     assert service["service_account_email"] == "${google_service_account.runtime.email}"
-    assert service["environment_variables"] == "${local.environment}"
+    assert service["environment_variables"] == "${local.function_environment}"
     assert service["min_instance_count"] == "${var.service.min_instances}"
     assert service["max_instance_count"] == "${var.service.max_instances}"
     assert service["max_instance_request_concurrency"] == "${var.service.concurrency}"

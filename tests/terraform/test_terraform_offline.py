@@ -25,6 +25,7 @@ from ingestion.settings import ENVIRONMENT, DecoderSettings
 # Outputs added to the provider-less copy of the module.
 STUB_OUTPUTS = """
 output "environment" { value = local.environment }
+output "function_environment" { value = local.function_environment }
 output "decoded_topic_names" { value = local.decoded_topic_names }
 output "ack_deadline_seconds" { value = local.ack_deadline_seconds }
 """
@@ -98,6 +99,18 @@ def test_default_environment_is_accepted_by_the_settings(
     assert settings.job_name == "decoder"
     assert outputs["decoded_topic_names"] == ["decoded"]
     assert outputs["ack_deadline_seconds"] == 60
+
+
+@pytest.mark.parametrize("concurrency", [None, 16])
+def test_request_threads_follow_the_concurrency(
+    terraform: Terraform, module_sandbox: Path, concurrency: int | None
+) -> None:
+    variables = MINIMAL if concurrency is None else with_changes(service={"concurrency": 16})
+    outputs = terraform.outputs(module_sandbox, variables)
+    function_environment = dict(outputs["function_environment"])
+    # functions-framework reads THREADS for gunicorn; everything else is the settings.
+    assert function_environment.pop("THREADS") == str(concurrency or 4)
+    assert function_environment == outputs["environment"]
 
 
 def test_bucket_objects_become_gs_locations(terraform: Terraform, module_sandbox: Path) -> None:

@@ -48,7 +48,7 @@ resource "google_cloudfunctions2_function" "decoder" {
     ingress_settings               = var.service.ingress_settings
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.environment
+    environment_variables          = local.function_environment
   }
 
   # Only in eventarc mode: Cloud Functions creates the Eventarc trigger and its subscription.

@@ -62,6 +62,12 @@ locals {
     COUNTERS_INTERVAL_SECONDS = tostring(var.decoder.counters_interval_seconds)
   }
 
+  # What the function runs with: the settings above, plus the request threads of
+  # functions-framework's gunicorn (THREADS, default 4 per CPU) set to the instance's request
+  # concurrency, as the Cloud Run functions concurrency guide recommends: fewer threads would
+  # queue requests Cloud Run has already admitted.
+  function_environment = merge(local.environment, { THREADS = tostring(var.service.concurrency) })
+
   # A push request waits for the function at most this long (Pub/Sub allows 10-600 s).
   ack_deadline_seconds = min(600, max(10, var.service.timeout_seconds))
 

@@ -59,6 +59,6 @@ output "resources_bucket" {
 }
 
 output "environment" {
-  description = "The function's environment variables (see shared/ingestion/settings.py)."
-  value       = local.environment
+  description = "The function's environment variables: the settings (shared/ingestion/settings.py) and THREADS."
+  value       = local.function_environment
 }
