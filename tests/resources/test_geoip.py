@@ -201,6 +201,21 @@ def test_broken_records_are_ignored() -> None:
             assert db.lookup(ip) is None
 
 
+def test_records_with_unexpected_field_types_are_misses(tmp_path: Path) -> None:
+    records: dict[str, dict[str, Any]] = {
+        "192.0.2.0/28": {"city": "Milton", "country": {"iso_code": "US"}},  # city not a map
+        "192.0.2.16/28": {"country": ["US"]},  # country not a map
+        "192.0.2.32/28": {"subdivisions": [{"iso_code": "WA"}, 7]},  # not a map in the list
+        "192.0.2.48/28": {"country": {"iso_code": "CA"}, "city": {"names": {"en": "Toronto"}}},
+    }
+    with GeoCityDatabase(demo_geoip._write(tmp_path / "odd.mmdb", "GeoIP2-City", records)) as db:
+        assert db.lookup("192.0.2.1") is None
+        assert db.lookup("192.0.2.17") is None
+        assert db.lookup("192.0.2.33") is None
+        record = db.lookup("192.0.2.49")  # a well-formed neighbour still resolves
+        assert record is not None and (record.country, record.city) == ("CA", "Toronto")
+
+
 def test_hostnames_are_never_resolved(
     monkeypatch: pytest.MonkeyPatch, city_db: GeoCityDatabase, isp_db: GeoIspDatabase
 ) -> None:
