@@ -23,7 +23,7 @@ run: install
 
 # The embedded decoder over the sample messages, with a demo GeoIP database built on the spot.
 decode-demo: install
-	$(BIN)/python -m ingestion.resources.demo_geoip $(RUN)/geoip
+	$(BIN)/python -m ingestion.local.demo_geoip $(RUN)/geoip
 	rm -rf $(RUN)/decoded-demo
 	$(BIN)/ingestion decode samples/raw-messages.ndjson --output $(RUN)/decoded-demo \
 	  --geo-city-db $(RUN)/geoip/demo-city.mmdb --geo-isp-db $(RUN)/geoip/demo-isp.mmdb

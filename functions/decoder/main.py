@@ -9,7 +9,7 @@ import os
 import functions_framework
 from flask import Request
 
-from ingestion.service.function import instance
+from ingestion.entrypoints.decoder_function import instance
 
 
 @functions_framework.http

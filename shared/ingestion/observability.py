@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -53,6 +53,23 @@ LOG_ATTRIBUTES = ("document_namespace", "document_type", "document_version", "do
 
 def log_fields(attributes: Mapping[str, str]) -> dict[str, str]:
     return {key: attributes[key] for key in LOG_ATTRIBUTES if key in attributes}
+
+
+class ReportsCounters(Protocol):
+    """An adapter that counts what it did (dedup hits, publishes, reloads...)."""
+
+    def counter_values(self) -> Mapping[str, int]:
+        """Its counts now, by name; logged with the outcome counters."""
+        ...
+
+
+def counter_values(sources: Mapping[str, ReportsCounters]) -> dict[str, int]:
+    """Every source's counts, each name prefixed with the source's (``dedup:counts:hits``)."""
+    return {
+        f"{prefix}:{name}": int(value)
+        for prefix, source in sources.items()
+        for name, value in source.counter_values().items()
+    }
 
 
 class OutcomeCounters:

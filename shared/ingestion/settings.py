@@ -1,80 +1,43 @@
-"""The decoder function's configuration: one typed object, read from the environment once.
+"""Configuration of the deployed functions: typed settings, read from the environment once.
 
-Nothing else in the package reads ``os.environ``. Every variable, its default and its meaning is
-listed in ``ENVIRONMENT`` (the README's configuration table is generated from it, and a test keeps
-the two in step). A bad value raises ``SettingsError`` naming the variable, at cold start.
+Nothing else in the package reads ``os.environ``, and nothing below the composition roots
+(``ingestion.entrypoints``) receives a settings object: they hand plain values down.
+
+``ENVIRONMENT`` is the single source for every variable: its name, the settings field it fills,
+its default, its parser and its meaning. ``from_environ`` fills any settings dataclass from it,
+``environ_for`` renders the environment that gives chosen values (local runs, tests, benchmarks),
+and the README's configuration table is generated from it (a test keeps the two in step). A bad
+value raises ``SettingsError`` naming the variable, at cold start.
+
+``CommonSettings`` holds what every function shares (project, where the decoder's resources live,
+output compression, logging); ``DecoderSettings`` adds the decoder function's own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from .context import ContextConfig
 from .core.limits import MAX_PAYLOAD_BYTES
-from .resources.loader import PROJECT_SCHEMAS
+from .resources.schemas import PROJECT_SCHEMAS
 from .resources.validators import DEFAULT_ENGINE, ENGINES
 
 DEDUP_BACKENDS = ("firestore", "memory", "off")
 DEDUP_FAILURE_MODES = ("deliver", "retry")
 COMPRESSIONS = ("gzip", "none")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Variable:
-    name: str
-    default: str | None  # None: required
-    help: str
+Parser = Callable[[str, str], Any]  # (variable name, text) -> value; raises SettingsError
 
 
-ENVIRONMENT: tuple[Variable, ...] = (
-    Variable("GOOGLE_CLOUD_PROJECT", None, "project of the topics and the Firestore database"),
-    Variable(
-        "DECODED_TOPIC",
-        "decoded",
-        "decoded topic; may use `${document_namespace}` and `${document_type}`",
-    ),
-    Variable("ERROR_TOPIC", "decoder-errors", "topic for rejected messages and duplicates"),
-    Variable("DEBUG_TOPIC", "", "optional topic receiving every message with an x_debug_id"),
-    Variable(
-        "SCHEMAS_LOCATION", str(PROJECT_SCHEMAS), "schema directory, .tar.gz, or gs:// object"
-    ),
-    Variable("GEO_CITY_DATABASE", "", "GeoIP2/GeoLite2 City .mmdb: local path or gs:// object"),
-    Variable("GEO_ISP_DATABASE", "", "GeoIP2 ISP .mmdb: local path or gs:// object"),
-    Variable("GEO_CITY_FILTER", "", "allowed GeoNames ids, one per line: local path or gs://"),
-    Variable(
-        "RESOURCE_RECHECK_SECONDS", "300", "how often gs:// resources are checked for updates"
-    ),
-    Variable("VALIDATION_ENGINE", DEFAULT_ENGINE, f"one of {', '.join(ENGINES)}"),
-    Variable("DEDUP_BACKEND", "firestore", f"one of {', '.join(DEDUP_BACKENDS)}"),
-    Variable("DEDUP_COLLECTION", "decoder-dedup", "Firestore collection of seen uris"),
-    Variable("DEDUP_DATABASE", "(default)", "Firestore database id"),
-    Variable("DEDUP_WINDOW_SECONDS", "600", "how long a delivered uri counts as seen"),
-    Variable(
-        "DEDUP_ON_FAILURE",
-        "deliver",
-        "when Firestore is unreachable: deliver (best effort) or retry (fail the delivery)",
-    ),
-    Variable("DEDUP_TIMEOUT_SECONDS", "2", "deadline of one Firestore call"),
-    Variable(
-        "OUTPUT_COMPRESSION", "gzip", "payload compression on the decoded topics: gzip or none"
-    ),
-    Variable("ERROR_COMPRESSION", "gzip", "payload compression on the error topic: gzip or none"),
-    Variable("INCLUDE_STACK_TRACE", "true", "add stack_trace* attributes to error messages"),
-    Variable("MAX_PAYLOAD_BYTES", str(MAX_PAYLOAD_BYTES), "payload limit after decompression"),
-    Variable("JOB_NAME", "decoder", "job_name attribute on error messages"),
-    Variable("INPUT_NAME", "", "input attribute on error messages (the raw subscription)"),
-    Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
-    Variable("COUNTERS_INTERVAL_SECONDS", "60", "how often the per-outcome counters are logged"),
-)
-_DEFAULTS = {v.name: v.default for v in ENVIRONMENT}
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[str, str], str]:
+def choice(options: tuple[str, ...]) -> Parser:
     def parse(name: str, value: str) -> str:
         if value not in options:
             raise SettingsError(f"{name}={value!r}: expected one of {', '.join(options)}")
@@ -83,23 +46,23 @@ def _choice(options: tuple[str, ...]) -> Callable[[str, str], str]:
     return parse
 
 
-def _positive_number(name: str, value: str) -> float:
+def positive_number(name: str, value: str) -> float:
     try:
         number = float(value)
     except ValueError:
         raise SettingsError(f"{name}={value!r}: expected a number") from None
-    if number <= 0:
+    if not number > 0 or number == float("inf"):
         raise SettingsError(f"{name}={value!r}: expected a positive number")
     return number
 
 
-def _positive_int(name: str, value: str) -> int:
-    if not value.isdigit() or int(value) <= 0:
+def positive_int(name: str, value: str) -> int:
+    if not value.isascii() or not value.isdigit() or int(value) <= 0:
         raise SettingsError(f"{name}={value!r}: expected a positive integer")
     return int(value)
 
 
-def _flag(name: str, value: str) -> bool:
+def flag(name: str, value: str) -> bool:
     lowered = value.lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -108,87 +71,276 @@ def _flag(name: str, value: str) -> bool:
     raise SettingsError(f"{name}={value!r}: expected true or false")
 
 
-def _text(name: str, value: str) -> str:
+def text(name: str, value: str) -> str:
     return value
 
 
 @dataclasses.dataclass(frozen=True)
-class DecoderSettings:
+class Variable:
+    name: str  # the environment variable
+    field: str  # the settings field it fills
+    default: str | None  # None: required; "": off
+    help: str
+    parse: Parser = text
+    shown_default: str | None = None  # how the README shows the default, when not literally
+
+    def read(self, environ: Mapping[str, str]) -> Any:
+        value = environ.get(self.name)
+        if value is None or value == "":
+            value = self.default
+        if value is None:
+            raise SettingsError(f"{self.name} is required")
+        return self.parse(self.name, value)
+
+
+ENVIRONMENT: tuple[Variable, ...] = (
+    # --- common to every function ---------------------------------------------------------------
+    Variable(
+        "GOOGLE_CLOUD_PROJECT", "project", None, "project of the topics and the Firestore database"
+    ),
+    Variable(
+        "SCHEMAS_LOCATION",
+        "schemas_location",
+        str(PROJECT_SCHEMAS),
+        "schema directory, .tar.gz, or gs:// object",
+        shown_default="the bundled `schemas/`",
+    ),
+    Variable(
+        "GEO_CITY_DATABASE",
+        "geo_city_database",
+        "",
+        "GeoIP2/GeoLite2 City .mmdb: local path or gs:// object",
+    ),
+    Variable(
+        "GEO_ISP_DATABASE", "geo_isp_database", "", "GeoIP2 ISP .mmdb: local path or gs:// object"
+    ),
+    Variable(
+        "GEO_CITY_FILTER",
+        "geo_city_filter",
+        "",
+        "allowed GeoNames ids, one per line: local path or gs://",
+    ),
+    Variable(
+        "SCRUBBER_RULES",
+        "scrubber_rules",
+        "",
+        "scrubber rules .toml: local path or gs:// object",
+        shown_default="the bundled rules",
+    ),
+    Variable(
+        "RESOURCE_RECHECK_SECONDS",
+        "resource_recheck_seconds",
+        "300",
+        "how often gs:// resources are checked for updates",
+        positive_number,
+    ),
+    Variable(
+        "VALIDATION_ENGINE",
+        "validation_engine",
+        DEFAULT_ENGINE,
+        f"one of {', '.join(ENGINES)}",
+        choice(ENGINES),
+    ),
+    Variable(
+        "MAX_PAYLOAD_BYTES",
+        "max_payload_bytes",
+        str(MAX_PAYLOAD_BYTES),
+        "payload limit after decompression",
+        positive_int,
+    ),
+    Variable(
+        "OUTPUT_COMPRESSION",
+        "output_compression",
+        "gzip",
+        "payload compression on the decoded topics: gzip or none",
+        choice(COMPRESSIONS),
+    ),
+    Variable(
+        "ERROR_COMPRESSION",
+        "error_compression",
+        "gzip",
+        "payload compression on the error topic: gzip or none",
+        choice(COMPRESSIONS),
+    ),
+    Variable(
+        "LOG_LEVEL",
+        "log_level",
+        "INFO",
+        ", ".join(LOG_LEVELS[:-1]) + f" or {LOG_LEVELS[-1]}",
+        choice(LOG_LEVELS),
+    ),
+    Variable(
+        "COUNTERS_INTERVAL_SECONDS",
+        "counters_interval_seconds",
+        "60",
+        "how often the per-outcome counters are logged",
+        positive_number,
+    ),
+    # --- the decoder function ---------------------------------------------------------------------
+    Variable(
+        "DECODED_TOPIC",
+        "decoded_topic",
+        "decoded",
+        "decoded topic; may use `${document_namespace}` and `${document_type}`",
+    ),
+    Variable(
+        "ERROR_TOPIC", "error_topic", "decoder-errors", "topic for rejected messages and duplicates"
+    ),
+    Variable(
+        "DEBUG_TOPIC",
+        "debug_topic",
+        "",
+        "optional topic receiving every message with an x_debug_id",
+    ),
+    Variable(
+        "DEDUP_BACKEND",
+        "dedup_backend",
+        "firestore",
+        f"one of {', '.join(DEDUP_BACKENDS)}",
+        choice(DEDUP_BACKENDS),
+    ),
+    Variable(
+        "DEDUP_COLLECTION", "dedup_collection", "decoder-dedup", "Firestore collection of seen uris"
+    ),
+    Variable("DEDUP_DATABASE", "dedup_database", "(default)", "Firestore database id"),
+    Variable(
+        "DEDUP_WINDOW_SECONDS",
+        "dedup_window_seconds",
+        "600",
+        "how long a delivered uri counts as seen",
+        positive_number,
+    ),
+    Variable(
+        "DEDUP_ON_FAILURE",
+        "dedup_on_failure",
+        "deliver",
+        "when Firestore is unreachable: deliver (best effort) or retry (fail the delivery)",
+        choice(DEDUP_FAILURE_MODES),
+    ),
+    Variable(
+        "DEDUP_TIMEOUT_SECONDS",
+        "dedup_timeout_seconds",
+        "2",
+        "deadline of one Firestore call",
+        positive_number,
+    ),
+    Variable(
+        "INCLUDE_STACK_TRACE",
+        "include_stack_trace",
+        "true",
+        "add stack_trace* attributes to error messages",
+        flag,
+    ),
+    Variable("JOB_NAME", "job_name", "decoder", "job_name attribute on error messages"),
+    Variable(
+        "INPUT_NAME", "input_name", "", "input attribute on error messages (the raw subscription)"
+    ),
+)
+_BY_FIELD = {variable.field: variable for variable in ENVIRONMENT}
+assert len(_BY_FIELD) == len(ENVIRONMENT), "two variables fill the same field"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonSettings:
+    """What every function shares: the project, the decoder's resources, compression, logging."""
+
     project: str
-    decoded_topic: str
-    error_topic: str
-    debug_topic: str
     schemas_location: str
     geo_city_database: str
     geo_isp_database: str
     geo_city_filter: str
+    scrubber_rules: str
     resource_recheck_seconds: float
     validation_engine: str
+    max_payload_bytes: int
+    output_compression: str
+    error_compression: str
+    log_level: str
+    counters_interval_seconds: float
+
+    @classmethod
+    def from_environ(cls: type[SettingsT], environ: Mapping[str, str]) -> SettingsT:
+        return from_environ(cls, environ)
+
+    @property
+    def resources(self) -> ContextConfig:
+        """Where the decoder's resources live: the value the CLI builds from its options too."""
+        return ContextConfig(
+            schemas=self.schemas_location,
+            geo_city_database=self.geo_city_database,
+            geo_isp_database=self.geo_isp_database,
+            geo_city_filter=self.geo_city_filter,
+            scrubber_rules=self.scrubber_rules,
+            validation_engine=self.validation_engine,
+            max_payload_bytes=self.max_payload_bytes,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DecoderSettings(CommonSettings):
+    """The decoder function: its topics, deduplication and error attributes."""
+
+    decoded_topic: str
+    error_topic: str
+    debug_topic: str
     dedup_backend: str
     dedup_collection: str
     dedup_database: str
     dedup_window_seconds: float
     dedup_on_failure: str
     dedup_timeout_seconds: float
-    output_compression: str
-    error_compression: str
     include_stack_trace: bool
-    max_payload_bytes: int
     job_name: str
     input_name: str
-    log_level: str
-    counters_interval_seconds: float
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> DecoderSettings:
-        def get(name: str, parse: Callable[[str, str], Any] = _text) -> Any:
-            value = environ.get(name)
-            if value is None or value == "":
-                value = _DEFAULTS[name]
-            if value is None:
-                raise SettingsError(f"{name} is required")
-            return parse(name, value)
-
-        project = environ.get("GOOGLE_CLOUD_PROJECT") or environ.get("PUBSUB_PROJECT_ID")
-        if not project:
-            raise SettingsError("GOOGLE_CLOUD_PROJECT is required")
-        return cls(
-            project=project,
-            decoded_topic=get("DECODED_TOPIC"),
-            error_topic=get("ERROR_TOPIC"),
-            debug_topic=get("DEBUG_TOPIC"),
-            schemas_location=get("SCHEMAS_LOCATION"),
-            geo_city_database=get("GEO_CITY_DATABASE"),
-            geo_isp_database=get("GEO_ISP_DATABASE"),
-            geo_city_filter=get("GEO_CITY_FILTER"),
-            resource_recheck_seconds=get("RESOURCE_RECHECK_SECONDS", _positive_number),
-            validation_engine=get("VALIDATION_ENGINE", _choice(ENGINES)),
-            dedup_backend=get("DEDUP_BACKEND", _choice(DEDUP_BACKENDS)),
-            dedup_collection=get("DEDUP_COLLECTION"),
-            dedup_database=get("DEDUP_DATABASE"),
-            dedup_window_seconds=get("DEDUP_WINDOW_SECONDS", _positive_number),
-            dedup_on_failure=get("DEDUP_ON_FAILURE", _choice(DEDUP_FAILURE_MODES)),
-            dedup_timeout_seconds=get("DEDUP_TIMEOUT_SECONDS", _positive_number),
-            output_compression=get("OUTPUT_COMPRESSION", _choice(COMPRESSIONS)),
-            error_compression=get("ERROR_COMPRESSION", _choice(COMPRESSIONS)),
-            include_stack_trace=get("INCLUDE_STACK_TRACE", _flag),
-            max_payload_bytes=get("MAX_PAYLOAD_BYTES", _positive_int),
-            job_name=get("JOB_NAME"),
-            input_name=get("INPUT_NAME"),
-            log_level=get("LOG_LEVEL", _choice(("DEBUG", "INFO", "WARNING", "ERROR"))),
-            counters_interval_seconds=get("COUNTERS_INTERVAL_SECONDS", _positive_number),
-        )
 
 
-def environment_table() -> str:
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+
+
+def variables_for(cls: type[CommonSettings]) -> tuple[Variable, ...]:
+    """The variables a settings class reads, in table order."""
+    fields = {field.name for field in dataclasses.fields(cls)}
+    unfilled = fields - set(_BY_FIELD)
+    if unfilled:
+        raise TypeError(f"{cls.__name__}: no variable fills {', '.join(sorted(unfilled))}")
+    return tuple(variable for variable in ENVIRONMENT if variable.field in fields)
+
+
+def from_environ(cls: type[SettingsT], environ: Mapping[str, str]) -> SettingsT:
+    """``cls`` filled from ``environ``; defaults for what is unset; ``SettingsError`` if bad."""
+    return cls(**{v.field: v.read(environ) for v in variables_for(cls)})
+
+
+def environ_for(cls: type[CommonSettings], **values: object) -> dict[str, str]:
+    """The environment that gives ``values`` (by field name) to ``cls``; others stay default.
+
+    Booleans render as ``true``/``false``; everything else with ``str``. The result is checked
+    by reading it back, so a value the function would refuse fails here, not at cold start.
+    """
+    by_field = {variable.field: variable for variable in variables_for(cls)}
+    unknown = sorted(set(values) - set(by_field))
+    if unknown:
+        raise SettingsError(f"{cls.__name__} has no field {', '.join(unknown)}")
+    environ = {
+        by_field[field].name: str(value).lower() if isinstance(value, bool) else str(value)
+        for field, value in values.items()
+    }
+    from_environ(cls, environ)
+    return environ
+
+
+def environment_table(cls: type[CommonSettings] = DecoderSettings) -> str:
     """The configuration table of the README (a test keeps the two identical)."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for variable in ENVIRONMENT:
-        default = "*required*" if variable.default is None else f"`{variable.default}`"
-        if variable.name == "SCHEMAS_LOCATION":
-            default = "the bundled `schemas/`"
+    for variable in variables_for(cls):
+        if variable.shown_default is not None:
+            default = variable.shown_default
+        elif variable.default is None:
+            default = "*required*"
         elif variable.default == "":
             default = "(empty: off)"
+        else:
+            default = f"`{variable.default}`"
         rows.append(f"| `{variable.name}` | {default} | {variable.help} |")
     return "\n".join(rows)
 

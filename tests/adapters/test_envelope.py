@@ -4,7 +4,7 @@ import json
 import pytest
 
 from ingestion.adapters.envelope import InvalidEnvelope, parse_envelope
-from ingestion.service.function import _without_ip
+from ingestion.core.redact import without_client_ip
 
 MESSAGE = {
     "data": base64.b64encode(b'{"a": 1}').decode(),
@@ -81,8 +81,8 @@ def test_rejected_envelope_body_loses_its_ip_attributes():
         "data": "***",
         "attributes": {"remote_addr": "1.2.3.4", "x_forwarded_for": "5.6.7.8", "uri": "/u"},
     }
-    cleaned = json.loads(_without_ip(body({"message": record})))
+    cleaned = json.loads(without_client_ip(body({"message": record})))
     assert cleaned["message"]["attributes"] == {"uri": "/u"}
     structured = {"specversion": "1.0", "data": {"message": record}}
-    assert "1.2.3.4" not in _without_ip(body(structured)).decode()
-    assert _without_ip(b"plain") == b"plain"
+    assert "1.2.3.4" not in without_client_ip(body(structured)).decode()
+    assert without_client_ip(b"plain") == b"plain"

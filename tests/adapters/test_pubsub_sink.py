@@ -28,6 +28,7 @@ from ingestion.adapters.pubsub_sink import (
 from ingestion.core.limits import MAX_ENCODABLE_MESSAGE_BYTES
 from ingestion.core.message import Message
 from ingestion.core.templates import MissingPlaceholder
+from ingestion.entrypoints import decoder_function
 from ingestion.settings import DecoderSettings
 
 PROJECT = "p"
@@ -317,7 +318,7 @@ def test_empty_delivery_publishes_nothing():
     assert publisher.published == []
 
 
-def test_from_settings_builds_a_tuned_client(monkeypatch):
+def test_the_composition_root_builds_a_tuned_client(monkeypatch):
     pytest.importorskip("google.cloud.pubsub_v1")
     # The client needs no credentials for the emulator, and connects only when it publishes.
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:9")
@@ -331,7 +332,7 @@ def test_from_settings_builds_a_tuned_client(monkeypatch):
             "JOB_NAME": "job",
         }
     )
-    built = PubSubSink.from_settings(settings)
+    built = decoder_function.pubsub_sink(settings)
     try:
         client = built.publisher
         assert client.batch_settings.max_latency == BATCH_MAX_LATENCY_SECONDS  # type: ignore[attr-defined]

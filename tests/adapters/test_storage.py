@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.adapters.object_store import (
-    GcsLocation,
+from ingestion.adapters.storage.fetch import (
     GcsObjects,
     LocalFiles,
-    LocationError,
     ObjectNotFound,
     ObjectStoreError,
     ObjectStores,
+)
+from ingestion.adapters.storage.locations import (
+    GcsLocation,
+    LocationError,
     check_location,
     is_gcs_location,
     parse_gcs_location,

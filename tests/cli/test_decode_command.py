@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from ingestion.resources.demo_geoip import build_demo_city_db, build_demo_isp_db
+from ingestion.local.demo_geoip import build_demo_city_db, build_demo_isp_db
 
 SAMPLES = REPO / "samples" / "raw-messages.ndjson"
 

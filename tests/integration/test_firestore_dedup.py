@@ -23,6 +23,7 @@ from ingestion.adapters.firestore_dedup import (
     FirestoreDedupStore,
     document_id,
 )
+from ingestion.entrypoints import decoder_function
 from ingestion.local.services import LocalService, ServiceUnavailable, firestore_emulator
 from ingestion.settings import DecoderSettings
 from support import FakeClock
@@ -152,7 +153,7 @@ def test_concurrent_requests_share_one_store(firestore):
     assert store.counts == {"misses": 80, "hits": 80, "marked": 80}
 
 
-def test_from_settings_uses_project_database_and_collection(firestore):
+def test_the_composition_root_uses_project_database_and_collection(firestore):
     settings = DecoderSettings.from_environ(
         {
             "GOOGLE_CLOUD_PROJECT": PROJECT,
@@ -162,7 +163,8 @@ def test_from_settings_uses_project_database_and_collection(firestore):
             "DEDUP_TIMEOUT_SECONDS": "1.5",
         }
     )
-    store = FirestoreDedupStore.from_settings(settings)
+    store = decoder_function.dedup_store(settings)
+    assert isinstance(store, FirestoreDedupStore)
     assert (store.on_failure, store.timeout_seconds) == ("retry", 1.5)
     before = datetime.now(UTC)
     store.mark_delivered(URI)

@@ -9,13 +9,15 @@ import logging
 import tarfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ingestion.adapters.object_store import GcsObjects, ObjectNotFound, ObjectStores
-from ingestion.resources.demo_geoip import build_demo_city_db
-from ingestion.resources.loader import PROJECT_SCHEMAS, ConfigurationError
-from ingestion.resources.reloading import ContextProvider
+from ingestion.adapters.storage.fetch import GcsObjects, ObjectNotFound, ObjectStores
+from ingestion.context import ConfigurationError
+from ingestion.local.demo_geoip import build_demo_city_db
+from ingestion.resources.schemas import PROJECT_SCHEMAS
+from ingestion.service.context_provider import ContextProvider
 from ingestion.settings import DecoderSettings
 from support import ADDED_SCHEMA, FakeClock, decode_example
 
@@ -81,7 +83,13 @@ def upload(bucket, name: str, path: Path) -> str:
     return f"gs://{bucket.name}/{name}"
 
 
-def settings(**environment: str) -> DecoderSettings:
+def provider_arguments(**environment: str) -> dict[str, Any]:
+    """What the composition root hands the provider, from these environment values."""
+    settings = _settings(**environment)
+    return {"config": settings.resources, "recheck_seconds": settings.resource_recheck_seconds}
+
+
+def _settings(**environment: str) -> DecoderSettings:
     return DecoderSettings.from_environ(
         {"GOOGLE_CLOUD_PROJECT": PROJECT, "RESOURCE_RECHECK_SECONDS": str(RECHECK)} | environment
     )
@@ -95,7 +103,7 @@ def deployed(bucket, tmp_path):
     stores = CountingStores(GcsObjects(bucket.client))
     clock = FakeClock()
     provider = ContextProvider(
-        settings(SCHEMAS_LOCATION=schemas, GEO_CITY_DATABASE=city),
+        **provider_arguments(SCHEMAS_LOCATION=schemas, GEO_CITY_DATABASE=city),
         stores=stores,
         cache_dir=tmp_path / "cache",
         clock=clock,
@@ -189,7 +197,7 @@ def test_a_corrupt_upload_keeps_the_old_context_and_logs(deployed, bucket, tmp_p
     bucket.blob(CITY_OBJECT).upload_from_string(b"this is not a MaxMind database")
 
     clock.now += RECHECK
-    with caplog.at_level(logging.WARNING, logger="ingestion.resources.reloading"):
+    with caplog.at_level(logging.WARNING, logger="ingestion.service.context_provider"):
         assert provider.current() is loaded
     assert (provider.reloads, provider.failures) == (0, 1)
     assert provider.generations == generations
@@ -230,15 +238,17 @@ def test_a_deleted_object_keeps_the_old_context(deployed, bucket):
 def test_a_missing_object_at_cold_start_is_a_configuration_error(bucket, tmp_path):
     schemas = upload(bucket, SCHEMAS_OBJECT, schema_tarball(tmp_path / "schemas.tar.gz"))
     missing = f"gs://{bucket.name}/geoip/absent.mmdb"
-    with pytest.raises(ConfigurationError, match=f"geo_city_db: {missing} not found"):
+    with pytest.raises(ConfigurationError, match=f"geo_city_database: {missing} not found"):
         ContextProvider(
-            settings(SCHEMAS_LOCATION=schemas, GEO_CITY_DATABASE=missing),
+            **provider_arguments(SCHEMAS_LOCATION=schemas, GEO_CITY_DATABASE=missing),
             stores=ObjectStores(gcs=GcsObjects(bucket.client)),
             cache_dir=tmp_path / "cache",
         )
     with pytest.raises(ConfigurationError, match="not found"):
         ContextProvider(
-            settings(SCHEMAS_LOCATION=f"gs://missing-{uuid.uuid4().hex[:8]}/schemas.tar.gz"),
+            **provider_arguments(
+                SCHEMAS_LOCATION=f"gs://missing-{uuid.uuid4().hex[:8]}/schemas.tar.gz"
+            ),
             stores=ObjectStores(gcs=GcsObjects(bucket.client)),
             cache_dir=tmp_path / "cache",
         )
@@ -291,7 +301,7 @@ def test_fetch_records_the_generation_it_actually_downloaded(bucket, tmp_path, m
 def test_an_object_that_keeps_changing_is_an_error(bucket, tmp_path, monkeypatch):
     from google.cloud.storage import Blob
 
-    from ingestion.adapters.object_store import ObjectStoreError
+    from ingestion.adapters.storage.fetch import ObjectStoreError
 
     bucket.blob("busy.bin").upload_from_string(b"0")
     original = Blob.download_to_file

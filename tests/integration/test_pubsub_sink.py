@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.adapters.files import message_from_line, read_lines
+from ingestion.adapters.files import read_lines
 from ingestion.adapters.pubsub_sink import (
     DEBUG,
     DECODED,
@@ -25,7 +25,9 @@ from ingestion.adapters.pubsub_sink import (
     PubSubSink,
 )
 from ingestion.core.limits import MAX_ENCODABLE_MESSAGE_BYTES
+from ingestion.core.lines import message_from_line
 from ingestion.core.message import Message
+from ingestion.entrypoints import decoder_function
 from ingestion.settings import DecoderSettings
 
 pubsub_v1 = pytest.importorskip("google.cloud.pubsub_v1")
@@ -144,12 +146,12 @@ def topics(pubsub) -> Iterator[Topics]:
 
 @pytest.fixture
 def make_sink(pubsub) -> Iterator[Callable[..., PubSubSink]]:
-    """``make_sink(**settings)``: a sink built by ``from_settings`` from environment values."""
+    """``make_sink(**settings)``: a sink built by the composition root from environment values."""
     sinks: list[PubSubSink] = []
 
     def make(**values: str) -> PubSubSink:
         environ = {"GOOGLE_CLOUD_PROJECT": PROJECT, **{k.upper(): v for k, v in values.items()}}
-        sink = PubSubSink.from_settings(DecoderSettings.from_environ(environ))
+        sink = decoder_function.pubsub_sink(DecoderSettings.from_environ(environ))
         sinks.append(sink)
         return sink
 

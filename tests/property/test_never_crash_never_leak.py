@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingestion.context import ContextConfig, build_context
 from ingestion.core.message import Message
-from ingestion.resources.demo_geoip import build_demo_city_db, build_demo_isp_db
-from ingestion.resources.loader import DecoderConfig, build_context
+from ingestion.local.demo_geoip import build_demo_city_db, build_demo_isp_db
 from ingestion.service.decoder import DecoderService
 from support import ListSink
 
@@ -20,9 +20,9 @@ from support import ListSink
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("geo")
     context = build_context(
-        DecoderConfig(
-            geo_city_db=build_demo_city_db(folder / "city.mmdb"),
-            geo_isp_db=build_demo_isp_db(folder / "isp.mmdb"),
+        ContextConfig(
+            geo_city_database=str(build_demo_city_db(folder / "city.mmdb")),
+            geo_isp_database=str(build_demo_isp_db(folder / "isp.mmdb")),
         )
     )
     return DecoderService(context, ListSink())

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from conftest import BEAM_RESOURCES, GEOIP, SHARED, beam_city_db_path, beam_city_filter, shared_path
 from ingestion.context import Context
 from ingestion.core.message import Message
-from ingestion.resources import demo_geoip
+from ingestion.local import demo_geoip
 from ingestion.resources.geoip import (
     CityFilter,
     CityRecord,

@@ -11,20 +11,28 @@ import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ingestion.adapters.object_store import LocalFiles
-from ingestion.resources.demo_geoip import build_demo_city_db
-from ingestion.resources.loader import PROJECT_SCHEMAS, ConfigurationError
-from ingestion.resources.reloading import ContextProvider
+from ingestion.adapters.storage.fetch import LocalFiles
+from ingestion.context import ConfigurationError
+from ingestion.local.demo_geoip import build_demo_city_db
+from ingestion.resources.schemas import PROJECT_SCHEMAS
+from ingestion.service.context_provider import ContextProvider
 from ingestion.settings import DecoderSettings
 from support import ADDED_SCHEMA, FakeClock, decode_example
 
 RECHECK = 300.0
 
 
-def settings(**environment: str) -> DecoderSettings:
+def provider_arguments(**environment: str) -> dict[str, Any]:
+    """What the composition root hands the provider, from these environment values."""
+    settings = _settings(**environment)
+    return {"config": settings.resources, "recheck_seconds": settings.resource_recheck_seconds}
+
+
+def _settings(**environment: str) -> DecoderSettings:
     return DecoderSettings.from_environ(
         {"GOOGLE_CLOUD_PROJECT": "test-project", "RESOURCE_RECHECK_SECONDS": str(RECHECK)}
         | environment
@@ -59,7 +67,7 @@ def add_doctype(schemas: Path) -> None:
 
 def provider_for(schemas: Path, city: Path, tmp_path: Path, **options) -> ContextProvider:
     return ContextProvider(
-        settings(SCHEMAS_LOCATION=str(schemas), GEO_CITY_DATABASE=str(city)),
+        **provider_arguments(SCHEMAS_LOCATION=str(schemas), GEO_CITY_DATABASE=str(city)),
         cache_dir=tmp_path / "cache",
         **options,
     )
@@ -129,7 +137,7 @@ def test_a_corrupt_replacement_keeps_the_old_context_and_is_not_retried(
     os.replace(corrupt, city_db)
 
     clock.now += RECHECK
-    with caplog.at_level(logging.WARNING, logger="ingestion.resources.reloading"):
+    with caplog.at_level(logging.WARNING, logger="ingestion.service.context_provider"):
         assert provider.current() is loaded
     assert (provider.reloads, provider.failures) == (0, 1)
     assert provider.generations == generations
@@ -176,14 +184,16 @@ def test_a_missing_resource_at_recheck_keeps_serving(schemas_dir, city_db, tmp_p
 )
 def test_cold_start_problems_are_configuration_errors(environment, reason, tmp_path):
     with pytest.raises(ConfigurationError, match=reason):
-        ContextProvider(settings(**environment), cache_dir=tmp_path)
+        ContextProvider(**provider_arguments(**environment), cache_dir=tmp_path)
 
 
 def test_a_corrupt_database_at_cold_start_is_a_configuration_error(tmp_path):
     corrupt = tmp_path / "city.mmdb"
     corrupt.write_bytes(b"garbage")
     with pytest.raises(ConfigurationError, match=r"city\.mmdb"):
-        ContextProvider(settings(GEO_CITY_DATABASE=str(corrupt)), cache_dir=tmp_path / "c")
+        ContextProvider(
+            **provider_arguments(GEO_CITY_DATABASE=str(corrupt)), cache_dir=tmp_path / "c"
+        )
 
 
 class CopyingStore(LocalFiles):
@@ -211,7 +221,7 @@ def test_only_changed_resources_are_fetched_and_stale_copies_are_deleted(tmp_pat
     city_filter.write_text("5389489\n")
     store, clock, cache = CopyingStore(), FakeClock(), tmp_path / "cache"
     provider = ContextProvider(
-        settings(GEO_CITY_DATABASE=str(city), GEO_CITY_FILTER=str(city_filter)),
+        **provider_arguments(GEO_CITY_DATABASE=str(city), GEO_CITY_FILTER=str(city_filter)),
         stores=store,
         cache_dir=cache,
         clock=clock,
@@ -263,7 +273,10 @@ class BlockingStore(LocalFiles):
 def test_concurrent_requests_keep_the_current_context_while_one_rechecks(schemas_dir, tmp_path):
     store, clock = BlockingStore(), FakeClock()
     provider = ContextProvider(
-        settings(SCHEMAS_LOCATION=str(schemas_dir)), stores=store, cache_dir=tmp_path, clock=clock
+        **provider_arguments(SCHEMAS_LOCATION=str(schemas_dir)),
+        stores=store,
+        cache_dir=tmp_path,
+        clock=clock,
     )
     loaded = provider.current()
     add_doctype(schemas_dir)

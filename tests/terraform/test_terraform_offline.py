@@ -19,7 +19,7 @@ import pytest
 from terraform_config import EXAMPLES, MODULE, TERRAFORM, Terraform, find_terraform
 
 from ingestion.core.limits import MAX_PAYLOAD_BYTES
-from ingestion.resources.loader import PROJECT_SCHEMAS
+from ingestion.resources.schemas import PROJECT_SCHEMAS
 from ingestion.settings import ENVIRONMENT, DecoderSettings
 
 # Outputs added to the provider-less copy of the module.
@@ -121,6 +121,7 @@ def test_bucket_objects_become_gs_locations(terraform: Terraform, module_sandbox
             "geo_city_database": "geoip/GeoIP2-City.mmdb",
             "geo_isp_database": "geoip/GeoIP2-ISP.mmdb",
             "geo_city_filter": "geoip/cities15000.txt",
+            "scrubber_rules": "rules/scrubber.toml",
             "recheck_seconds": 60,
         },
     )
@@ -129,6 +130,7 @@ def test_bucket_objects_become_gs_locations(terraform: Terraform, module_sandbox
     assert settings.geo_city_database == "gs://test-project-dec-resources/geoip/GeoIP2-City.mmdb"
     assert settings.geo_isp_database == "gs://test-project-dec-resources/geoip/GeoIP2-ISP.mmdb"
     assert settings.geo_city_filter == "gs://test-project-dec-resources/geoip/cities15000.txt"
+    assert settings.scrubber_rules == "gs://test-project-dec-resources/rules/scrubber.toml"
     assert settings.resource_recheck_seconds == 60
     assert settings.job_name == "dec"
 

@@ -24,6 +24,10 @@ class DedupStore(Protocol):
         """Record that a decoded message with this uri has been delivered."""
         ...
 
+    def counter_values(self) -> dict[str, int]:
+        """Its own counts (hits, misses, failures...) for the counters log line."""
+        ...
+
 
 class NoDedup:
     """Deduplication switched off."""
@@ -33,6 +37,9 @@ class NoDedup:
 
     def mark_delivered(self, uri: str) -> None:
         return None
+
+    def counter_values(self) -> dict[str, int]:
+        return {}
 
 
 class InMemoryDedupStore:
@@ -62,6 +69,9 @@ class InMemoryDedupStore:
         expires = float("inf") if self._window is None else self._clock() + self._window
         with self._lock:
             self._expiry[uri] = expires
+
+    def counter_values(self) -> dict[str, int]:
+        return {"remembered": len(self._expiry)}
 
     def __len__(self) -> int:
         return len(self._expiry)

@@ -19,13 +19,14 @@ from typing import Any
 
 import orjson
 
+from ..core.errors import UnreadableInput
 from ..core.message import Message
 
 CLOUDEVENT_JSON = "application/cloudevents+json"
 
 
-class InvalidEnvelope(ValueError):
-    """The request is not a Pub/Sub message in any shape we know."""
+class InvalidEnvelope(UnreadableInput):
+    """The request is not a Pub/Sub message in any shape we know; ``body`` is the request."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +44,14 @@ def _field(record: Mapping[str, Any], camel: str, snake: str) -> Any:
 
 def parse_envelope(body: bytes, headers: Mapping[str, str]) -> Delivery:
     """The Pub/Sub message a push request carries; raises ``InvalidEnvelope``."""
+    try:
+        return _parse(body, headers)
+    except InvalidEnvelope as exc:
+        exc.body = body
+        raise
+
+
+def _parse(body: bytes, headers: Mapping[str, str]) -> Delivery:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

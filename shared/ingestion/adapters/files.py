@@ -1,34 +1,22 @@
-"""Newline-delimited JSON message files: the reference's ``json`` line format and the flat ``raw``
-landfill form in, the ``json`` form out (D-07, D-09, D-63).
+"""Message files on the local disk: reading lines of (optionally gzipped) files, and writing
+decoded and error messages under a directory, one ``json`` line each.
 
-``json`` lines are ``{"attributeMap": {...}|null, "payload": "<base64>", "messageId": ...}``;
-``raw`` lines carry every attribute as a top-level string field beside ``payload``. A line that
-is neither never stops a run: it becomes an error output of type ``DecodePubsubMessages`` (the
-reference's name for this transform) carrying the line itself, so no input is ever lost.
+The line forms themselves are ``ingestion.core.lines``; the directories come from
+``${attribute:-default}`` templates whose values go through the one partition-level sanitiser
+(``ingestion.core.partitions.sanitize``), so no attribute value can add or climb a directory.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gzip
 import io
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-import orjson
-
+from ..core.lines import is_content, line_from_message
 from ..core.message import Message
-from ..core.templates import placeholders, render
-
-COMMENT_PREFIX = b"//"
-READ_ERROR_TYPE = "DecodePubsubMessages"
-
-
-class UnreadableLine(ValueError):
-    """An input line that is not a message in the json or raw form."""
+from ..core.partitions import sanitize
+from ..core.templates import placeholders, render, values_for
 
 
 def open_binary(path: Path) -> io.BufferedIOBase:
@@ -37,73 +25,12 @@ def open_binary(path: Path) -> io.BufferedIOBase:
     return path.open("rb")
 
 
-def message_from_line(line: bytes) -> Message:
-    """Parse one line of the json or raw form; raises ``UnreadableLine``."""
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise UnreadableLine(f"line is not JSON: {exc}") from exc
-    if not isinstance(record, dict):
-        raise UnreadableLine("line is not a JSON object")
-    payload = _decode_payload(record.get("payload"))
-    if "attributeMap" in record or set(record) <= {"payload", "messageId"}:
-        attributes = _string_map(record.get("attributeMap") or {})
-        message_id = record.get("messageId")
-        if isinstance(message_id, str) and message_id and "message_id" not in attributes:
-            attributes["message_id"] = message_id
-    else:  # flat raw landfill row: every other field is an attribute
-        attributes = _string_map({k: v for k, v in record.items() if k != "payload"})
-    return Message(attributes=attributes, payload=payload)
-
-
-def _decode_payload(value: Any) -> bytes:
-    if value is None:
-        return b""
-    if not isinstance(value, str):
-        raise UnreadableLine("payload is not a base64 string")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise UnreadableLine(f"payload is not valid base64: {exc}") from exc
-
-
-def _string_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise UnreadableLine("attributes are not an object")
-    attributes: dict[str, str] = {}
-    for key, item in value.items():
-        if item is None:
-            continue  # null attributes are dropped, as Pub/Sub has no null values
-        attributes[key] = item if isinstance(item, str) else orjson.dumps(item).decode()
-    return attributes
-
-
 def read_lines(path: Path) -> Iterator[bytes]:
-    """Non-empty, non-comment lines of a (possibly gzipped) file."""
+    """Non-empty, non-comment lines of a (possibly gzipped) file, stripped."""
     with open_binary(path) as handle:
         for line in handle:
-            stripped = line.strip()
-            if stripped and not stripped.startswith(COMMENT_PREFIX):
-                yield stripped
-
-
-def line_from_message(message: Message) -> bytes:
-    return orjson.dumps(
-        {
-            "attributeMap": message.attributes,
-            "payload": base64.b64encode(message.payload).decode("ascii"),
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def safe_path_component(value: str) -> str:
-    """An attribute value usable as one path component: no separators, no ``..``."""
-    cleaned = _UNSAFE.sub("_", value)[:200]
-    return "_" if cleaned in ("", ".", "..") else cleaned
+            if is_content(line):
+                yield line.strip()
 
 
 DEFAULT_DECODED_TEMPLATE = (
@@ -132,21 +59,18 @@ class FileSink:
         self.root = root
         self.compress = compress
         self.templates = {"decoded": decoded_template, "error": error_template}
-        # Only the attributes a template reads are sanitised into path components.
+        # Only the values a template reads (derived ones included) are sanitised.
         self._template_inputs = {
-            kind: {*placeholders(template), "submission_timestamp"}
-            for kind, template in self.templates.items()
+            kind: frozenset(placeholders(template)) for kind, template in self.templates.items()
         }
         self._handles: dict[Path, io.BufferedIOBase] = {}
         self.files_written: set[Path] = set()
 
     def _handle(self, kind: str, message: Message) -> io.BufferedIOBase:
-        attributes = message.attributes
-        safe = {
-            key: safe_path_component(attributes[key])
-            for key in self._template_inputs[kind]
-            if key in attributes
-        }
+        # Derive first, then sanitise: a derived value (the hour cut out of a crafted
+        # timestamp) is as untrusted as any attribute.
+        values = values_for(self._template_inputs[kind], message.attributes)
+        safe = {key: sanitize(value) for key, value in values.items()}
         directory = self.root / kind / render(self.templates[kind], safe)
         path = directory / ("part-00000.ndjson" + (".gz" if self.compress else ""))
         handle = self._handles.get(path)
@@ -161,6 +85,11 @@ class FileSink:
         for kind, messages in (("decoded", decoded), ("error", errors)):
             for message in messages:
                 self._handle(kind, message).write(line_from_message(message) + b"\n")
+
+    def flush(self) -> None:
+        """Hand every buffered line to the operating system."""
+        for handle in self._handles.values():
+            handle.flush()
 
     def close(self) -> None:
         for handle in self._handles.values():

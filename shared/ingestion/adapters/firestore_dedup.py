@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any
 from google.api_core.exceptions import GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 
+from ..core.errors import TransientFailure
 from .dedup import DEFAULT_WINDOW_SECONDS
 
 if TYPE_CHECKING:
     from google.cloud import firestore
-
-    from ..settings import DecoderSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ MAX_LOGGED_ERROR_CHARS = 300
 STORE_ERRORS: tuple[type[Exception], ...] = (GoogleAPIError, GoogleAuthError)
 
 
-class DedupUnavailable(RuntimeError):
+class DedupUnavailable(TransientFailure):
     """Firestore could not be used and the failure mode is ``retry``: redeliver the message."""
 
 
@@ -108,18 +107,11 @@ class FirestoreDedupStore:
         self.failures: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: DecoderSettings) -> FirestoreDedupStore:
-        from google.cloud import firestore
-
-        client = firestore.Client(project=settings.project, database=settings.dedup_database)
-        return cls(
-            client,
-            collection=settings.dedup_collection,
-            window_seconds=settings.dedup_window_seconds,
-            on_failure=settings.dedup_on_failure,
-            timeout_seconds=settings.dedup_timeout_seconds,
-        )
+    def counter_values(self) -> dict[str, int]:
+        with self._lock:
+            values = {f"counts:{key}": count for key, count in self.counts.items()}
+            values.update({f"failures:{key}": count for key, count in self.failures.items()})
+        return values
 
     @property
     def hits(self) -> int:

@@ -31,14 +31,12 @@ import dataclasses
 import gzip
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from ..core.errors import TransientFailure
 from ..core.limits import MAX_ENCODABLE_MESSAGE_BYTES, truncate_attributes
 from ..core.message import CLIENT_IP_ATTRIBUTES, Message
 from ..core.templates import placeholders, render
-
-if TYPE_CHECKING:
-    from ..settings import DecoderSettings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ ROUTING_ATTRIBUTES = ("document_namespace", "document_type")
 # CPU than decoding the message does.
 DEFAULT_GZIP_LEVEL = 1
 
-# How long ``deliver`` waits for all of its publishes; the client built by ``from_settings`` gives
+# How long ``deliver`` waits for all of its publishes; the client built by ``tuned_publisher`` gives
 # up retrying earlier (``PUBLISH_RETRY_SECONDS``), so no publish is still running once it returns.
 DELIVERY_TIMEOUT_SECONDS = 60.0
 PUBLISH_RETRY_SECONDS = 50.0
@@ -89,7 +87,7 @@ class Publisher(Protocol):
     ) -> concurrent.futures.Future[str]: ...
 
 
-class DeliveryFailed(RuntimeError):
+class DeliveryFailed(TransientFailure):
     """At least one publish of a ``deliver`` call failed or did not finish in time."""
 
     def __init__(self, failed: int, attempted: int, first_cause: BaseException) -> None:
@@ -242,51 +240,14 @@ class PubSubSink:
         self.truncated_payloads = 0
         self.dropped_attributes = 0
 
-    @classmethod
-    def from_settings(cls, settings: DecoderSettings) -> PubSubSink:
-        """A sink with its own ``PublisherClient``, batching tuned for a few messages a request."""
-        from google.api_core import exceptions, retry
-        from google.api_core.timeout import ConstantTimeout
-        from google.cloud import pubsub_v1
+    def counter_values(self) -> dict[str, int]:
+        values = {f"published:{kind}": count for kind, count in self.published.items()}
+        values["truncated_payloads"] = self.truncated_payloads
+        values["dropped_attributes"] = self.dropped_attributes
+        return values
 
-        # The library's retry policy for Publish, with a deadline that ends before ``deliver``
-        # stops waiting (the library default is 600 s).
-        publish_retry = retry.Retry(
-            predicate=retry.if_exception_type(
-                exceptions.Aborted,
-                exceptions.Cancelled,
-                exceptions.DeadlineExceeded,
-                exceptions.InternalServerError,
-                exceptions.ResourceExhausted,
-                exceptions.ServiceUnavailable,
-                exceptions.Unknown,
-            ),
-            initial=0.1,
-            maximum=10.0,
-            multiplier=4.0,
-            timeout=PUBLISH_RETRY_SECONDS,
-        )
-        publisher = pubsub_v1.PublisherClient(
-            batch_settings=pubsub_v1.types.BatchSettings(
-                max_bytes=BATCH_MAX_BYTES,
-                max_latency=BATCH_MAX_LATENCY_SECONDS,
-                max_messages=BATCH_MAX_MESSAGES,
-            ),
-            publisher_options=pubsub_v1.types.PublisherOptions(
-                retry=publish_retry, timeout=ConstantTimeout(PUBLISH_RETRY_SECONDS)
-            ),
-        )
-        return cls(
-            publisher,
-            project=settings.project,
-            decoded_topic=settings.decoded_topic,
-            error_topic=settings.error_topic,
-            debug_topic=settings.debug_topic,
-            output_compression=settings.output_compression,
-            error_compression=settings.error_compression,
-            input_name=settings.input_name,
-            job_name=settings.job_name,
-        )
+    def flush(self) -> None:
+        """Nothing to do: ``deliver`` returns only once every publish has completed."""
 
     # --- preparing the outgoing messages ---------------------------------------------------
     def _attributes(
@@ -375,3 +336,37 @@ class PubSubSink:
             raise DeliveryFailed(
                 len(failures) + not_started, len(outgoing), failures[0]
             ) from failures[0]
+
+
+def tuned_publisher() -> Any:
+    """A ``PublisherClient`` for a few messages a request, with a retry deadline that ends
+    before ``deliver`` stops waiting (the library default is 600 s)."""
+    from google.api_core import exceptions, retry
+    from google.api_core.timeout import ConstantTimeout
+    from google.cloud import pubsub_v1
+
+    publish_retry = retry.Retry(
+        predicate=retry.if_exception_type(
+            exceptions.Aborted,
+            exceptions.Cancelled,
+            exceptions.DeadlineExceeded,
+            exceptions.InternalServerError,
+            exceptions.ResourceExhausted,
+            exceptions.ServiceUnavailable,
+            exceptions.Unknown,
+        ),
+        initial=0.1,
+        maximum=10.0,
+        multiplier=4.0,
+        timeout=PUBLISH_RETRY_SECONDS,
+    )
+    return pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(
+            max_bytes=BATCH_MAX_BYTES,
+            max_latency=BATCH_MAX_LATENCY_SECONDS,
+            max_messages=BATCH_MAX_MESSAGES,
+        ),
+        publisher_options=pubsub_v1.types.PublisherOptions(
+            retry=publish_retry, timeout=ConstantTimeout(PUBLISH_RETRY_SECONDS)
+        ),
+    )

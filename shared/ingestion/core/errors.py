@@ -87,12 +87,38 @@ class DuplicateMessage(Rejection):
         super().__init__("A message with this uri has already been successfully processed.")
 
 
+# --- Unreadable input -----------------------------------------------------------------------
+READ_ERROR_TYPE = "DecodePubsubMessages"  # the reference's name for reading the input
+
+
+class UnreadableInput(ValueError):
+    """Input that is not a message at all (a request or a line); ``body`` is what arrived.
+
+    It still becomes an error output of type ``DecodePubsubMessages``, so no input is lost.
+    """
+
+    def __init__(self, reason: str, body: bytes = b"") -> None:
+        super().__init__(reason)
+        self.body = body
+
+
+# --- Not the message's fault ----------------------------------------------------------------
+class TransientFailure(RuntimeError):
+    """A failure that says nothing about the message (an output or a store is unreachable):
+    the message must be delivered again later, never rejected. Adapters raise subclasses."""
+
+
 class MessageShouldBeDropped(Exception):
     """A scrubber rule says drop: no output anywhere, only a counter named after the bug."""
 
     def __init__(self, bug: str) -> None:
         super().__init__(bug)
         self.bug = bug
+
+
+def one_line(text: object) -> str:
+    """A reason on one line, whatever the library put in its message."""
+    return " ".join(str(text).split())
 
 
 def qualified_name(cls: type) -> str:

@@ -35,6 +35,8 @@ import geoip2.database
 import geoip2.errors
 import maxminddb
 
+from ..core.errors import one_line
+
 LOOKUP_CACHE_SIZE = 65536
 
 # Java's ``^(\d+).*`` with ``find()``: a leading ASCII GeoNames id; the rest of the line is ignored.
@@ -80,10 +82,6 @@ class GeoDatabaseError(ValueError):
     """A GeoIP database or city filter cannot be used; the message is a one-line reason."""
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class CityRecord:
     """What the City lookup step needs from one ``GeoIP2-City`` record."""
@@ -127,7 +125,7 @@ class CityFilter:
             text = Path(path).read_bytes().decode("utf-8", errors="replace")
         except OSError as exc:
             raise GeoDatabaseError(
-                f"cannot read city filter {path}: {_one_line(exc.strerror or exc)}"
+                f"cannot read city filter {path}: {one_line(exc.strerror or exc)}"
             ) from exc
         allowed: set[int] = set()
         for line_number, line in enumerate(text.splitlines(), start=1):
@@ -173,11 +171,11 @@ class _GeoDatabase(Generic[RecordT]):
             raise GeoDatabaseError(f"{self._kind} database {self.path} not found") from exc
         except OSError as exc:
             raise GeoDatabaseError(
-                f"cannot open {self._kind} database {self.path}: {_one_line(exc.strerror or exc)}"
+                f"cannot open {self._kind} database {self.path}: {one_line(exc.strerror or exc)}"
             ) from exc
         except (maxminddb.InvalidDatabaseError, ValueError) as exc:
             raise GeoDatabaseError(
-                f"cannot open {self._kind} database {self.path}: {_one_line(exc)}"
+                f"cannot open {self._kind} database {self.path}: {one_line(exc)}"
             ) from exc
         self.database_type: str = self._reader.metadata().database_type
         if self._required_type not in self.database_type:

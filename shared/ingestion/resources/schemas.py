@@ -32,9 +32,21 @@ from typing import Any
 import orjson
 
 from ..core.errors import SchemaNotFound
+from ..core.jvm import java_split
 from .validators import DEFAULT_ENGINE, ENGINES, Validator, compile_schema
 
 SCHEMA_SUFFIX = ".schema.json"
+
+
+def _project_schemas() -> Path:
+    """The project's own schema bundle: ``<repo>/schemas`` in a checkout, or ``schemas/`` beside
+    the ``ingestion`` package in a deployed function's source (see terraform/scripts)."""
+    package_root = Path(__file__).resolve().parents[1]
+    candidates = (package_root.parents[1] / "schemas", package_root.parent / "schemas")
+    return next((path for path in candidates if path.is_dir()), candidates[0])
+
+
+PROJECT_SCHEMAS = _project_schemas()
 
 _EMPTY_METADATA: Mapping[str, Any] = types.MappingProxyType({})
 
@@ -63,14 +75,6 @@ def snake_case(name: str) -> str:
     reversed_words = _REVERSED_WORD_BOUNDARY.split(_SEPARATORS.sub(" ", name[::-1]))
     words = (word.strip().lower() for word in reversed_words)
     return "_".join(word for word in words if word)[::-1]
-
-
-def _java_split(text: str, separator: str) -> list[str]:
-    """``String.split``: trailing empty strings are dropped (pitfall 1)."""
-    parts = text.split(separator)
-    while len(parts) > 1 and parts[-1] == "":
-        parts.pop()
-    return parts
 
 
 def _normalize_component(component: str) -> str:
@@ -168,7 +172,7 @@ class SchemaStore:
                 entry = _Entry(raw=value.encode() if isinstance(value, str) else value)
             else:
                 entry = _Entry(schema=dict(value))
-            index.add_schema(normalize_path(_java_split(path, "/")), entry)
+            index.add_schema(normalize_path(java_split(path, "/")), entry)
         return cls(index, engine)
 
     def overlay(self, path: Path | str) -> SchemaStore:
@@ -255,7 +259,7 @@ class SchemaStore:
         except KeyError:
             pass
         path = schema_path(namespace, doctype, version)
-        entry = self._entries.get(normalize_path(_java_split(path, "/")))
+        entry = self._entries.get(normalize_path(java_split(path, "/")))
         if len(self._lookups) >= _MAX_LOOKUPS:
             self._lookups.clear()
         self._lookups[key] = entry
@@ -345,7 +349,7 @@ def _load_tarball(path: Path) -> _Index:
     try:
         with tarfile.open(path, mode="r:*") as archive:
             for member in archive:
-                components = _java_split(member.name, "/")
+                components = java_split(member.name, "/")
                 if len(components) <= 2 or components[1] != "schemas":
                     continue
                 name = normalize_path(components[2:])

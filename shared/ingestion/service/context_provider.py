@@ -1,12 +1,12 @@
 """The decoder function's ``Context``, loaded from local paths or ``gs://`` objects at cold start
 and swapped for a new one when a resource changes, so a schema or GeoIP update needs no redeploy.
 
-Cold start fetches every configured resource (schemas, City and ISP databases, city filter) into
-a local cache directory and builds the context with ``build_context``; any problem there is a
-``ConfigurationError`` and the instance does not start. Afterwards ``current()`` re-checks the
-resources' generations (one cheap metadata call each) at most every
-``resource_recheck_seconds``. When one changed, only the changed ones are fetched and a whole
-new context is built and swapped in with one assignment.
+Cold start fetches every configured resource (schemas, City and ISP databases, city filter,
+scrubber rules) into a local cache directory and builds the context with ``build_context``; any
+problem there is a ``ConfigurationError`` and the instance does not start. Afterwards
+``current()`` re-checks the resources' generations (one cheap metadata call each) at most every
+``recheck_seconds``. When one changed, only the changed ones are fetched and a whole new context
+is built and swapped in with one assignment.
 
 This deliberately departs from the reference (decoder-behaviour §4: resources are loaded once per
 worker, "there is no hot reload", a schema update means a redeploy): function instances live
@@ -47,17 +47,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-from ..adapters.object_store import (
-    LocationError,
-    ObjectStore,
-    ObjectStoreError,
-    ObjectStores,
-    check_location,
-)
-from ..context import Context
-from ..settings import DecoderSettings
-from .loader import PROJECT_SCHEMAS, ConfigurationError, DecoderConfig, build_context
+from ..adapters.storage.fetch import ObjectStore, ObjectStoreError, ObjectStores
+from ..adapters.storage.locations import LocationError, check_location
+from ..context import ConfigurationError, Context, ContextConfig, build_context
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +60,7 @@ DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "ingestion-resources"
 
 @dataclasses.dataclass(frozen=True)
 class _Resource:
-    field: str  # the DecoderConfig field it fills
+    field: str  # the ContextConfig field it fills
     location: str
 
 
@@ -83,18 +77,8 @@ class _Loaded:
     fetched: Mapping[str, _Fetched]  # by location
 
 
-def _resources(settings: DecoderSettings) -> tuple[_Resource, ...]:
-    configured = (
-        _Resource("schemas", settings.schemas_location or str(PROJECT_SCHEMAS)),
-        _Resource("geo_city_db", settings.geo_city_database),
-        _Resource("geo_isp_db", settings.geo_isp_database),
-        _Resource("geo_city_filter", settings.geo_city_filter),
-    )
-    return tuple(resource for resource in configured if resource.location)  # "": not configured
-
-
 class ContextProvider:
-    """The current ``Context``, re-checked against its sources every ``resource_recheck_seconds``.
+    """The current ``Context``, re-checked against its sources every ``recheck_seconds``.
 
     ``generations`` maps each configured location to the generation the current context was
     built from; ``reloads`` counts contexts swapped in after cold start, ``checks`` the
@@ -104,23 +88,24 @@ class ContextProvider:
 
     def __init__(
         self,
-        settings: DecoderSettings,
+        config: ContextConfig,
         *,
+        recheck_seconds: float,
         stores: ObjectStore | None = None,
         cache_dir: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._resources = _resources(settings)
+        self._config = config
+        self._resources = tuple(_Resource(*item) for item in config.locations().items())
         for resource in self._resources:
             try:
                 check_location(resource.location)
             except LocationError as exc:
                 raise ConfigurationError(f"{resource.field}: {exc}") from exc
-        self._settings = settings
         self._stores: ObjectStore = stores if stores is not None else ObjectStores()
         self._cache_dir = cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR
         self._clock = clock
-        self._interval = settings.resource_recheck_seconds
+        self._interval = recheck_seconds
         self._lock = threading.Lock()
         self.reloads = 0
         self.checks = 0
@@ -152,6 +137,9 @@ class ContextProvider:
     @property
     def generations(self) -> dict[str, str]:
         return {location: item.generation for location, item in self._loaded.fetched.items()}
+
+    def counter_values(self) -> dict[str, int]:
+        return {"reloads": self.reloads, "checks": self.checks, "failures": self.failures}
 
     def close(self) -> None:
         """Close the current context's GeoIP readers; only when no message is in flight."""
@@ -189,16 +177,10 @@ class ContextProvider:
         try:
             for resource in self._resources:
                 fetched[resource.location] = self._fetch(resource, known, observed)
-            path = {r.field: fetched[r.location].path for r in self._resources}
-            config = DecoderConfig(
-                schemas=path["schemas"],
-                geo_city_db=path.get("geo_city_db"),
-                geo_isp_db=path.get("geo_isp_db"),
-                geo_city_filter=path.get("geo_city_filter"),
-                engine=self._settings.validation_engine,
-                max_payload_bytes=self._settings.max_payload_bytes,
-            )
-            context = build_context(config)
+            local: dict[str, Any] = {
+                r.field: str(fetched[r.location].path) for r in self._resources
+            }
+            context = build_context(dataclasses.replace(self._config, **local))
         except ConfigurationError:
             # This content cannot be used: wait for the next upload before trying again.
             self._rejected = {location: item.generation for location, item in fetched.items()}

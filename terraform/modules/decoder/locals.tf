@@ -23,6 +23,7 @@ locals {
       geo_city_database = var.resources.geo_city_database
       geo_isp_database  = var.resources.geo_isp_database
       geo_city_filter   = var.resources.geo_city_filter
+      scrubber_rules    = var.resources.scrubber_rules
     } : setting => object_name == "" ? "" : "gs://${local.resources_bucket}/${object_name}"
   }
   # "" means the schemas bundled by package_function.py, which the code finds beside its own
@@ -44,6 +45,7 @@ locals {
     GEO_CITY_DATABASE         = local.resource_locations.geo_city_database
     GEO_ISP_DATABASE          = local.resource_locations.geo_isp_database
     GEO_CITY_FILTER           = local.resource_locations.geo_city_filter
+    SCRUBBER_RULES            = local.resource_locations.scrubber_rules
     RESOURCE_RECHECK_SECONDS  = tostring(var.resources.recheck_seconds)
     VALIDATION_ENGINE         = var.decoder.validation_engine
     DEDUP_BACKEND             = var.decoder.dedup_backend

@@ -295,9 +295,10 @@ variable "firestore" {
 
 variable "resources" {
   description = <<-EOT
-    The resources bucket (versioned, uniform access) holding the schema tarball, the GeoIP databases and,
+    The resources bucket (versioned, uniform access) holding the schema tarball, the GeoIP databases, an
+    optional scrubber rules file and,
     when function_source.zip_path is used, the function source. Object names are relative to the bucket
-    ("" leaves the resource out: bundled schemas, no GeoIP lookup). The function checks every
+    ("" leaves the resource out: bundled schemas and scrubber rules, no GeoIP lookup). The function checks every
     recheck_seconds whether an object has a new generation and reloads it, so an upload updates the
     decoder without a redeploy.
     bucket: name (null for <project_id>-<name>-resources); location: null for the function region.
@@ -311,6 +312,7 @@ variable "resources" {
     geo_city_database        = optional(string, "")
     geo_isp_database         = optional(string, "")
     geo_city_filter          = optional(string, "")
+    scrubber_rules           = optional(string, "")
     recheck_seconds          = optional(number, 300)
     noncurrent_versions_kept = optional(number, 5)
     noncurrent_days_kept     = optional(number, 90)
@@ -320,7 +322,7 @@ variable "resources" {
 
   validation {
     condition = alltrue([
-      for object_name in [var.resources.schemas, var.resources.geo_city_database, var.resources.geo_isp_database, var.resources.geo_city_filter] :
+      for object_name in [var.resources.schemas, var.resources.geo_city_database, var.resources.geo_isp_database, var.resources.geo_city_filter, var.resources.scrubber_rules] :
       !startswith(object_name, "gs://") && !startswith(object_name, "/")
     ])
     error_message = "resources object names are relative to the bucket (no gs:// prefix, no leading slash)."

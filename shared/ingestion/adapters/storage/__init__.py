@@ -1,0 +1,1 @@
+"""Cloud Storage and local files: locations, resource fetching, and object I/O."""

@@ -1,0 +1,1 @@
+"""Composition roots: one per runtime. The only place where settings meet adapters."""
