@@ -1,20 +1,21 @@
-"""Assemble and zip the decoder function's source for Cloud Functions.
+"""Assemble and zip one function's source for Cloud Functions.
 
-Cloud Functions (Python) wants ``main.py`` and ``requirements.txt`` at the root of the source; the
-decoder also needs its package and the bundled schemas beside them:
+Cloud Functions (Python) wants ``main.py`` and ``requirements.txt`` at the root of the source; a
+function also needs the package and the bundled schemas beside them:
 
-    build/decoder-source/
-        main.py             <- functions/decoder/main.py (entry point ``decode``)
+    build/<function>-source/
+        main.py             <- functions/<function>/main.py (its entry point)
         requirements.txt    <- requirements.txt (the runtime dependencies, pinned)
-        ingestion/          <- shared/ingestion (without caches)
+        ingestion/          <- shared/ingestion, without caches and without what production
+                               never runs: local/ (emulators, demos, demo data) and cli/
         schemas/            <- schemas/
-    build/decoder-source.zip
+    build/<function>-source.zip
 
 The zip is reproducible (sorted entries, fixed timestamps and modes), so an unchanged source
 gives the same bytes and the same MD5; the Terraform module names the uploaded object after that
 MD5, so only a real change redeploys the function.
 
-Usage: python terraform/scripts/package_function.py [--repo DIR] [--build-dir DIR]
+Usage: python terraform/scripts/package_function.py [--function NAME] [--repo DIR] [--build-dir DIR]
 """
 
 from __future__ import annotations
@@ -28,16 +29,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCE_DIR_NAME = "decoder-source"
+DEFAULT_FUNCTION = "decoder"
 
-# (path in the repository, path in the package)
-LAYOUT: tuple[tuple[str, str], ...] = (
-    ("functions/decoder/main.py", "main.py"),
-    ("requirements.txt", "requirements.txt"),
-    ("shared/ingestion", "ingestion"),
-    ("schemas", "schemas"),
-)
+
+def layout(function: str) -> tuple[tuple[str, str], ...]:
+    """(path in the repository, path in the package) for ``function``."""
+    return (
+        (f"functions/{function}/main.py", "main.py"),
+        ("requirements.txt", "requirements.txt"),
+        ("shared/ingestion", "ingestion"),
+        ("schemas", "schemas"),
+    )
+
+
+LAYOUT = layout(DEFAULT_FUNCTION)
 EXCLUDED_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+# Parts of the package that production never imports (a test keeps the import rules).
+EXCLUDED_PACKAGE_PARTS = frozenset({"local", "cli"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 # 1980-01-01, the earliest time a zip entry can carry.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -47,30 +55,32 @@ class PackagingError(Exception):
     """A file the package needs is missing."""
 
 
-def _included(path: Path) -> bool:
-    return not (EXCLUDED_DIRS.intersection(path.parts) or path.name.endswith(EXCLUDED_SUFFIXES))
+def _included(path: Path, destination: str) -> bool:
+    if EXCLUDED_DIRS.intersection(path.parts) or path.name.endswith(EXCLUDED_SUFFIXES):
+        return False
+    return not (destination == "ingestion" and path.parts[0] in EXCLUDED_PACKAGE_PARTS)
 
 
-def _files(root: Path) -> Iterator[Path]:
+def _files(root: Path, destination: str) -> Iterator[Path]:
     if root.is_file():
         yield root
         return
     for path in sorted(root.rglob("*")):
-        if path.is_file() and _included(path.relative_to(root)):
+        if path.is_file() and _included(path.relative_to(root), destination):
             yield path
 
 
-def assemble(repo: Path, target: Path) -> list[str]:
+def assemble(repo: Path, target: Path, function: str = DEFAULT_FUNCTION) -> list[str]:
     """Copy the layout into a fresh ``target`` directory; return the package paths, sorted."""
-    missing = [source for source, _ in LAYOUT if not (repo / source).exists()]
+    missing = [source for source, _ in layout(function) if not (repo / source).exists()]
     if missing:
         raise PackagingError(f"missing in {repo}: {', '.join(missing)}")
     if target.exists():
         shutil.rmtree(target)
     packaged: list[str] = []
-    for source, destination in LAYOUT:
+    for source, destination in layout(function):
         source_root = repo / source
-        for path in _files(source_root):
+        for path in _files(source_root, destination):
             relative = Path(destination)
             if source_root.is_dir():
                 relative = relative / path.relative_to(source_root)
@@ -93,21 +103,24 @@ def write_zip(source_dir: Path, names: list[str], archive: Path) -> str:
     return hashlib.md5(archive.read_bytes()).hexdigest()
 
 
-def package(repo: Path, build_dir: Path) -> tuple[Path, str]:
-    source_dir = build_dir / SOURCE_DIR_NAME
-    names = assemble(repo, source_dir)
-    archive = build_dir / f"{SOURCE_DIR_NAME}.zip"
+def package(repo: Path, build_dir: Path, function: str = DEFAULT_FUNCTION) -> tuple[Path, str]:
+    source_dir = build_dir / f"{function}-source"
+    names = assemble(repo, source_dir, function)
+    archive = build_dir / f"{function}-source.zip"
     return archive, write_zip(source_dir, names, archive)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--function", default=DEFAULT_FUNCTION, help="a folder of functions/ (default: decoder)"
+    )
     parser.add_argument("--repo", type=Path, default=REPO, help="repository root")
     parser.add_argument("--build-dir", type=Path, help="output directory (default: REPO/build)")
     args = parser.parse_args(argv)
     build_dir = args.build_dir if args.build_dir is not None else args.repo / "build"
     try:
-        archive, md5 = package(args.repo, build_dir)
+        archive, md5 = package(args.repo, build_dir, args.function)
     except PackagingError as exc:
         print(f"package_function: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from ingestion.context import Context
 from ingestion.core.errors import reference_class_for
 from ingestion.resources.geoip import GeoCityDatabase, GeoIspDatabase
 from ingestion.resources.schemas import SchemaStore
-from ingestion.resources.scrubber_rules import ScrubberRules
+from ingestion.resources.scrubber import ScrubberRules
 from ingestion.resources.user_agents import default_parser
 from ingestion.resources.validators import ENGINES
 from ingestion.service.decoder import DecoderService

@@ -95,9 +95,3 @@ def test_exactly_the_limit_is_allowed():
 def test_raw_zlib_stream_is_not_gzip():
     data = zlib.compress(b"{}")
     assert _run(data).payload == data
-
-
-def test_decompression_can_be_switched_off():
-    off = Context(schemas=None, scrubber=None, user_agents=None, decompress_payloads=False)  # type: ignore[arg-type]
-    data = gzip.compress(b"{}")
-    assert decompress_payload(Message({}, data), off).payload == data

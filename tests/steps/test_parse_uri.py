@@ -1,4 +1,4 @@
-"""ParseUri: URI attributes, URI rejections, Java split and Java UUID rules (D-10..D-15, §10).
+"""ParseUri: URI attributes, URI rejections and Java UUID rules (D-10..D-15, §10).
 
 Vectors come from the reference's ParseUriTest.java (testOutput) and the decoder-integration
 error output; the split and UUID cases are the examples of §10 and D-15.
@@ -13,7 +13,7 @@ import pytest
 from ingestion.core.errors import InvalidUri, Rejection, UnexpectedPathElements
 from ingestion.core.message import Message
 from ingestion.core.uuids import java_uuid
-from ingestion.steps.parse_uri import add_uri_attributes, java_split, reject_bad_uri
+from ingestion.steps.parse_uri import add_uri_attributes, reject_bad_uri
 
 TELEMETRY_URI = (
     "/submit/telemetry/ce39b608-f595-4c69-b6a6-f7a436604648"
@@ -36,25 +36,6 @@ def _reject(message: Message) -> Message:
 
 def _both(message: Message) -> Message:
     return _reject(_add(message))
-
-
-# --- java_split (§10, pitfall 1) -------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", [""]),  # no separator: the input itself
-        ("/", []),  # only separators: nothing
-        ("///", []),
-        ("a//", ["a"]),  # trailing empties dropped
-        ("/a", ["", "a"]),  # leading empty kept
-        ("a//b", ["a", "", "b"]),  # inner empty kept
-        ("a/b/", ["a", "b"]),
-        ("abc", ["abc"]),
-        ("/a//b//", ["", "a", "", "b"]),
-    ],
-)
-def test_java_split(text: str, expected: list[str]) -> None:
-    assert java_split(text, "/") == expected
 
 
 # --- add_uri_attributes: ParseUriTest.testOutput valid inputs ---------------------------------

@@ -38,6 +38,10 @@ def fake_repo(root: Path) -> Path:
         "shared/ingestion/rules/scrubber.toml": "[rules]\n",
         "shared/ingestion/__pycache__/settings.cpython-311.pyc": "compiled",
         "shared/ingestion/steps/stale.pyc": "compiled",
+        "shared/ingestion/local/demo_geoip.py": "DEMO = True\n",
+        "shared/ingestion/cli/__init__.py": "def main(): ...\n",
+        "shared/ingestion/core/local/kept.py": "KEPT = True\n",
+        "functions/loader/main.py": "def load(request):\n    return '', 204\n",
         "schemas/telemetry/event/event.4.schema.json": "{}\n",
         "README.md": "not packaged\n",
     }
@@ -58,6 +62,7 @@ def test_layout_of_the_package(tmp_path: Path) -> None:
     archive, md5 = package_function.package(repo, tmp_path / "build")
     expected = [
         "ingestion/__init__.py",
+        "ingestion/core/local/kept.py",
         "ingestion/rules/scrubber.toml",
         "ingestion/settings.py",
         "main.py",
@@ -75,6 +80,17 @@ def test_layout_of_the_package(tmp_path: Path) -> None:
     assert on_disk == expected
     with zipfile.ZipFile(archive) as bundle:
         assert bundle.read("main.py") == (repo / "functions/decoder/main.py").read_bytes()
+
+
+def test_another_function_gets_its_own_entry_point_and_zip(tmp_path: Path) -> None:
+    repo = fake_repo(tmp_path / "repo")
+    archive, _ = package_function.package(repo, tmp_path / "build", "loader")
+    assert archive == tmp_path / "build" / "loader-source.zip"
+    with zipfile.ZipFile(archive) as bundle:
+        assert bundle.read("main.py") == (repo / "functions/loader/main.py").read_bytes()
+        names = bundle.namelist()
+    # Production never runs the demos, the local servers or the CLI.
+    assert not any(name.startswith(("ingestion/local/", "ingestion/cli/")) for name in names)
 
 
 def test_same_source_gives_the_same_bytes(tmp_path: Path) -> None:
@@ -117,6 +133,7 @@ def test_the_repository_packages(tmp_path: Path) -> None:
     } <= names
     assert any(name.startswith("schemas/") and name.endswith(".schema.json") for name in names)
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+    assert not any(name.startswith(("ingestion/local/", "ingestion/cli/")) for name in names)
     with zipfile.ZipFile(archive) as bundle:
         main = ast.parse(bundle.read("main.py"))
         requirements = bundle.read("requirements.txt").decode()

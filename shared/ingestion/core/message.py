@@ -15,6 +15,8 @@ from typing import Any
 
 # Attributes that carry the client's IP address; no output may ever contain them (D-69).
 CLIENT_IP_ATTRIBUTES = ("remote_addr", "x_forwarded_for")
+# URIs of stub-installer pings: no body, every field in the path, and no unique id (D-13, D-16).
+STUB_PREFIX = "/stub/"
 
 
 @dataclasses.dataclass(slots=True)

@@ -7,18 +7,33 @@ Derived placeholders ``submission_date`` (YYYY-MM-DD) and ``submission_hour`` (H
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)(?::-([^}]*))?\}")
 
 
-def derived_attributes(attributes: Mapping[str, str]) -> dict[str, str]:
-    derived = dict(attributes)
-    timestamp = attributes.get("submission_timestamp")
+DERIVED = ("submission_date", "submission_hour")
+
+
+def _derived(timestamp: str | None) -> dict[str, str]:
     if timestamp and len(timestamp) >= 13:
-        derived.setdefault("submission_date", timestamp[0:10])
-        derived.setdefault("submission_hour", timestamp[11:13])
-    return derived
+        return {"submission_date": timestamp[0:10], "submission_hour": timestamp[11:13]}
+    return {}
+
+
+def derived_attributes(attributes: Mapping[str, str]) -> dict[str, str]:
+    """``attributes`` with ``submission_date`` and ``submission_hour`` added (when absent)."""
+    return {**_derived(attributes.get("submission_timestamp")), **attributes}
+
+
+def values_for(names: Iterable[str], attributes: Mapping[str, str]) -> dict[str, str]:
+    """The non-empty values of ``names`` among ``attributes`` and the derived ones."""
+    values = {name: attributes[name] for name in names if attributes.get(name)}
+    missing = [name for name in DERIVED if name in names and name not in values]
+    if missing:
+        derived = _derived(attributes.get("submission_timestamp"))
+        values.update({name: derived[name] for name in missing if derived.get(name)})
+    return values
 
 
 class MissingPlaceholder(KeyError):

@@ -10,7 +10,6 @@ The attributes themselves are kept untouched on the message (D-58); ``client_com
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ import orjson
 
 from ..context import Context
 from ..core.errors import InvalidJsonObject
+from ..core.jvm import parse_int
 from ..core.message import Message
 from ..core.metadata_layout import (
     HEADER_ATTRIBUTES,
@@ -29,17 +29,6 @@ from ..core.metadata_layout import (
     URI_ATTRIBUTES,
 )
 from .parse_json import reject_rounded_integers
-
-# What Java's Integer.parseInt accepts: an optional sign and decimal digits (any script).
-_JAVA_INT = re.compile(r"[+-]?\d+")
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
-
-def _java_int(text: str) -> int | None:
-    if _JAVA_INT.fullmatch(text) is None:
-        return None
-    value = int(text)
-    return value if _INT_MIN <= value <= _INT_MAX else None
 
 
 def _route(key: str) -> tuple[str, str] | None:
@@ -96,7 +85,7 @@ def metadata_from_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
         if (field := attributes.get(name)) is not None:
             payload[name] = field
     sample_id = attributes.get(SAMPLE_ID)
-    if sample_id is not None and (number := _java_int(sample_id)) is not None:
+    if sample_id is not None and (number := parse_int(sample_id)) is not None:
         payload[SAMPLE_ID] = number
     return payload
 

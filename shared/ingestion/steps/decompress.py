@@ -74,7 +74,7 @@ def inflate(data: bytes, limit: int) -> bytes | None:
 
 
 def decompress_payload(message: Message, context: Context) -> Message:
-    if not context.decompress_payloads or message.payload[:2] != GZIP_MAGIC:
+    if message.payload[:2] != GZIP_MAGIC:
         return message
     inflated = inflate(message.payload, context.max_payload_bytes)
     if inflated is None:

@@ -60,14 +60,10 @@ def last_forwarded_entry(forwarded_for: str) -> str:
 
 def _geoip_skip_entries(attributes: Mapping[str, str], context: Context) -> int:
     """``geoip_skip_entries`` of the message's doctype, or 0 (also before parse_uri knows it)."""
-    namespace = attributes.get("document_namespace")
-    doc_type = attributes.get("document_type")
-    version = attributes.get("document_version")
-    schemas = context.schemas
-    # Telemetry URIs carry no document_version at this point, so nothing is skipped for them.
-    if namespace is None or doc_type is None or version is None or schemas is None:
+    if context.schemas is None:
         return 0
-    skip = schemas.pipeline_metadata(namespace, doc_type, version).get("geoip_skip_entries")
+    # Telemetry URIs carry no document_version at this point, so nothing is skipped for them.
+    skip = context.pipeline_metadata(attributes).get("geoip_skip_entries")
     if isinstance(skip, int) and not isinstance(skip, bool) and skip > 0:
         return skip
     return 0

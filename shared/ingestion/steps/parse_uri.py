@@ -19,12 +19,12 @@ import uuid
 
 from ..context import Context
 from ..core.errors import InvalidUri, UnexpectedPathElements
-from ..core.message import Message
+from ..core.jvm import java_split
+from ..core.message import STUB_PREFIX, Message
 from ..core.uuids import java_uuid, name_uuid_from_bytes
 
 TELEMETRY_PREFIX = "/submit/telemetry/"
 GENERIC_PREFIX = "/submit/"
-STUB_PREFIX = "/stub/"
 
 # The Pub/Sub message id only serves to derive the stub document_id; it never reaches an output.
 MESSAGE_ID = "message_id"
@@ -34,21 +34,6 @@ STUB_ATTRIBUTES = {
     "document_type": "install",
     "document_version": "1",
 }
-
-
-def java_split(text: str, separator: str) -> list[str]:
-    """``text.split(separator)`` as Java's ``String.split`` with a literal separator does it.
-
-    Leading and inner empty strings are kept and trailing ones dropped; a text without the
-    separator is returned whole (so ``""`` gives ``[""]``), while a text made only of separators
-    gives no element at all.
-    """
-    if separator not in text:
-        return [text]
-    parts = text.split(separator)
-    while parts and not parts[-1]:
-        parts.pop()
-    return parts
 
 
 def unexpected_path_elements(actual: int, expected: int) -> UnexpectedPathElements:

@@ -38,12 +38,7 @@ def _text_at(document: Any, path: Sequence[str]) -> str | None:
 
 def add_sample_id(message: Message, context: Context) -> Message:
     attributes = message.attributes
-    namespace = attributes.get("document_namespace")
-    doctype = attributes.get("document_type")
-    version = attributes.get("document_version")
-    metadata: Any = {}
-    if namespace is not None and doctype is not None and version is not None:
-        metadata = context.schemas.pipeline_metadata(namespace, doctype, version)
+    metadata = context.pipeline_metadata(attributes)
 
     source_attribute = metadata.get(_SOURCE_ATTRIBUTE_KEY)
     source_path = metadata.get(_SOURCE_PAYLOAD_PATH_KEY)

@@ -123,12 +123,7 @@ def _override_value(value: Any) -> str:
 
 def sanitize_attributes(message: Message, context: Context) -> Message:
     attributes = message.attributes
-    namespace = attributes.get("document_namespace")
-    doctype = attributes.get("document_type")
-    version = attributes.get("document_version")
-    if namespace is None or doctype is None or version is None:
-        return message
-    metadata = context.schemas.pipeline_metadata(namespace, doctype, version)
+    metadata = context.pipeline_metadata(attributes)
     granularity = metadata.get("submission_timestamp_granularity")
     overrides = metadata.get("override_attributes") or ()
     if granularity is None and not overrides:  # most doctypes

@@ -83,16 +83,10 @@ def _subset_schema(context: Context, target: Mapping[str, Any]) -> Mapping[str, 
 
 
 def split_ping(message: Message, context: Context) -> Message | list[Message]:
-    attributes = message.attributes
     document = message.document
-    namespace = attributes.get("document_namespace")
-    doctype = attributes.get("document_type")
-    version = attributes.get("document_version")
-    if document is None or namespace is None or doctype is None or version is None:
+    if document is None:
         return message
-    split_config = context.schemas.pipeline_metadata(namespace, doctype, version).get(
-        "split_config"
-    )
+    split_config = context.pipeline_metadata(message.attributes).get("split_config")
     if not isinstance(split_config, dict):
         return message
 

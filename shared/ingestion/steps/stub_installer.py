@@ -20,8 +20,9 @@ import orjson
 
 from ..context import Context
 from ..core.errors import InvalidInteger, UnknownPingVersion
-from ..core.message import Message
-from .parse_uri import STUB_PREFIX, java_split, unexpected_path_elements
+from ..core.jvm import java_split, parse_int
+from ..core.message import STUB_PREFIX, Message
+from .parse_uri import unexpected_path_elements
 
 # Java's "\d" is ASCII only, and its "$" also matches before one final line terminator.
 _PING_VERSION = re.compile(
@@ -31,23 +32,14 @@ _PING_VERSION = re.compile(
 # Number of path elements per ping version; FIELDS covers the longest.
 SUFFIX_LENGTH = {6: 36, 7: 37, 8: 39, 9: 41, 10: 43, 11: 44, 12: 45, 13: 46, 14: 47}
 
-# What Java's Integer.parseInt accepts: an optional sign and decimal digits (Unicode ones too).
-_JAVA_INTEGER = re.compile(r"[+-]?\d+")
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
 
 class _NotAnInteger(ValueError):
     pass
 
 
 def _java_int(text: str) -> int:
-    if _JAVA_INTEGER.fullmatch(text) is None:
-        raise _NotAnInteger(text)
-    try:
-        value = int(text)
-    except ValueError:  # more digits than Python converts; far beyond an int anyway
-        raise _NotAnInteger(text) from None
-    if not _INT_MIN <= value <= _INT_MAX:
+    value = parse_int(text)
+    if value is None:
         raise _NotAnInteger(text)
     return value
 

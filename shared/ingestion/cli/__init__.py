@@ -1,0 +1,34 @@
+"""The ``ingestion`` command: one module per command group, each adding its own sub-commands.
+
+``decode`` runs the whole decoder over message files. Exit codes are the same for every
+command: 0 when the run completed (rejected messages are data, not failures), 2 with a one-line
+reason for misuse and configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import decode
+
+COMMAND_GROUPS = (decode,)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="ingestion", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True)
+    for group in COMMAND_GROUPS:
+        group.add_commands(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    status: int = args.run(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
