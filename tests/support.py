@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from ingestion.adapters.files import message_from_line, read_lines
+from ingestion.adapters.files import read_lines
 from ingestion.context import Context
+from ingestion.core.lines import message_from_line
 from ingestion.core.message import Message
 
 Key = tuple[str, str, str]  # (namespace, docType, version)
@@ -29,6 +30,9 @@ class ListSink:
     def deliver(self, decoded: Sequence[Message], errors: Sequence[Message]) -> None:
         self.decoded.extend(decoded)
         self.errors.extend(errors)
+
+    def flush(self) -> None:
+        """Nothing buffered: every message is kept as it is delivered."""
 
 
 def read_messages(path: Path) -> list[Message]:
