@@ -124,3 +124,14 @@ def decode_example(
     outcome = pipeline.decode(protected.decoded[0], context)
     (output,) = outcome.decoded + outcome.errors
     return output
+
+
+def resource_provider_arguments(recheck_seconds: float, **environment: str) -> dict[str, Any]:
+    """What the composition root hands the resource provider, from these environment values."""
+    from ingestion.settings import DecoderSettings
+
+    settings = DecoderSettings.from_environ(
+        {"GOOGLE_CLOUD_PROJECT": "test-project", "RESOURCE_RECHECK_SECONDS": str(recheck_seconds)}
+        | environment
+    )
+    return {"config": settings.resources, "recheck_seconds": settings.resource_recheck_seconds}

@@ -55,13 +55,13 @@ class ConfigurationError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class ContextConfig:
-    """Where the decoder's resources live and how they are used.
+    """Where the decoder's resources live and how they are used (named as the settings are).
 
     Locations are local paths or ``gs://bucket/object`` names; ``""`` means not configured: no
     GeoIP lookup for a database, the bundled rules for ``scrubber_rules``.
     """
 
-    schemas: str = str(PROJECT_SCHEMAS)
+    schemas_location: str = str(PROJECT_SCHEMAS)
     geo_city_database: str = ""
     geo_isp_database: str = ""
     geo_city_filter: str = ""
@@ -71,7 +71,7 @@ class ContextConfig:
 
     # The location fields, which a provider may fetch and replace with local copies.
     LOCATIONS: ClassVar[tuple[str, ...]] = (
-        "schemas",
+        "schemas_location",
         "geo_city_database",
         "geo_isp_database",
         "geo_city_filter",
@@ -86,9 +86,10 @@ class ContextConfig:
 def build_context(config: ContextConfig) -> Context:
     """Load every resource of ``config``, whose locations must be local paths."""
     try:
-        schemas = SchemaStore.from_path(config.schemas, engine=config.validation_engine)
+        schemas = SchemaStore.from_path(config.schemas_location, engine=config.validation_engine)
     except SchemaLoadError as exc:
-        raise ConfigurationError(f"cannot load schemas from {config.schemas}: {exc}") from exc
+        location = config.schemas_location
+        raise ConfigurationError(f"cannot load schemas from {location}: {exc}") from exc
     try:
         city_filter = CityFilter.load(config.geo_city_filter) if config.geo_city_filter else None
         geo_city = (

@@ -265,15 +265,8 @@ class CommonSettings:
     @property
     def resources(self) -> ContextConfig:
         """Where the decoder's resources live: the value the CLI builds from its options too."""
-        return ContextConfig(
-            schemas=self.schemas_location,
-            geo_city_database=self.geo_city_database,
-            geo_isp_database=self.geo_isp_database,
-            geo_city_filter=self.geo_city_filter,
-            scrubber_rules=self.scrubber_rules,
-            validation_engine=self.validation_engine,
-            max_payload_bytes=self.max_payload_bytes,
-        )
+        fields = dataclasses.fields(ContextConfig)
+        return ContextConfig(**{field.name: getattr(self, field.name) for field in fields})
 
 
 @dataclasses.dataclass(frozen=True)

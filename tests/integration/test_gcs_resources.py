@@ -18,8 +18,7 @@ from ingestion.context import ConfigurationError
 from ingestion.local.demo_geoip import build_demo_city_db
 from ingestion.resources.schemas import PROJECT_SCHEMAS
 from ingestion.service.context_provider import ContextProvider
-from ingestion.settings import DecoderSettings
-from support import ADDED_SCHEMA, FakeClock, decode_example
+from support import ADDED_SCHEMA, FakeClock, decode_example, resource_provider_arguments
 
 PROJECT = "test-project"
 RECHECK = 300.0
@@ -84,15 +83,7 @@ def upload(bucket, name: str, path: Path) -> str:
 
 
 def provider_arguments(**environment: str) -> dict[str, Any]:
-    """What the composition root hands the provider, from these environment values."""
-    settings = _settings(**environment)
-    return {"config": settings.resources, "recheck_seconds": settings.resource_recheck_seconds}
-
-
-def _settings(**environment: str) -> DecoderSettings:
-    return DecoderSettings.from_environ(
-        {"GOOGLE_CLOUD_PROJECT": PROJECT, "RESOURCE_RECHECK_SECONDS": str(RECHECK)} | environment
-    )
+    return resource_provider_arguments(RECHECK, **environment)
 
 
 @pytest.fixture

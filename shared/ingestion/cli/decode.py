@@ -65,7 +65,7 @@ def _location(path: Path | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     config = ContextConfig(
-        schemas=str(args.schemas),
+        schemas_location=str(args.schemas),
         geo_city_database=_location(args.geo_city_db),
         geo_isp_database=_location(args.geo_isp_db),
         geo_city_filter=_location(args.geo_city_filter),

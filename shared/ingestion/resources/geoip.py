@@ -167,16 +167,8 @@ class _GeoDatabase(Generic[RecordT]):
         self.path = Path(path)
         try:
             self._reader = geoip2.database.Reader(str(self.path), mode=maxminddb.MODE_AUTO)
-        except FileNotFoundError as exc:
-            raise GeoDatabaseError(f"{self._kind} database {self.path} not found") from exc
-        except OSError as exc:
-            raise GeoDatabaseError(
-                f"cannot open {self._kind} database {self.path}: {one_line(exc.strerror or exc)}"
-            ) from exc
-        except (maxminddb.InvalidDatabaseError, ValueError) as exc:
-            raise GeoDatabaseError(
-                f"cannot open {self._kind} database {self.path}: {one_line(exc)}"
-            ) from exc
+        except (OSError, maxminddb.InvalidDatabaseError, ValueError) as exc:
+            raise GeoDatabaseError(self._open_failure(exc)) from exc
         self.database_type: str = self._reader.metadata().database_type
         if self._required_type not in self.database_type:
             self._reader.close()
@@ -191,6 +183,13 @@ class _GeoDatabase(Generic[RecordT]):
         self._cached_lookup: Callable[[str], RecordT | None] = functools.lru_cache(
             maxsize=LOOKUP_CACHE_SIZE
         )(self._lookup_uncached)
+
+    def _open_failure(self, exc: Exception) -> str:
+        where = f"{self._kind} database {self.path}"
+        if isinstance(exc, FileNotFoundError):
+            return f"{where} not found"
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        return f"cannot open {where}: {one_line(reason)}"
 
     def lookup(self, ip: str) -> RecordT | None:
         """The record for an IP literal, or None when unparseable, not found or malformed."""
