@@ -1,8 +1,7 @@
 """Decoder throughput on a realistic message mix, against the bare cost of the same bytes.
 
-Corpus: real pings from ``../shared`` (desktop main, event, crash; Glean baseline, metrics and
-events) wrapped as edge messages with realistic attributes; about 92.5 % of payloads gzipped (the
-production share, decoder-behaviour.md §8). For each validation engine the whole decoder
+Corpus: ``bench/common.py`` (real pings from ``../shared`` wrapped as edge messages, about 92.5 %
+of payloads gzipped). For each validation engine the whole decoder
 (``DecoderService.decode``: IP removal, geo, decompression, parsing, scrubbing, validation, user
 agent, metadata) runs over the corpus several times on one core; in the same run the *bare* cost of
 the same bytes (gunzip + ``orjson.loads`` + ``orjson.dumps``) is measured, and the ratio of the two
@@ -21,132 +20,23 @@ from __future__ import annotations
 
 import argparse
 import gc
-import gzip
-import ipaddress
-import json
-import platform
-import random
 import statistics
 import sys
-import time
-import uuid
 import zlib
 from pathlib import Path
 from typing import Any
 
+import common
 import orjson
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "shared"))
+from ingestion.context import build_context
+from ingestion.core.message import Message
+from ingestion.resources.validators import ENGINES
+from ingestion.service.decoder import DecoderService
+from ingestion.steps.decompress import INFLATE_LIBRARY
 
-from ingestion.context import Context  # noqa: E402
-from ingestion.core.message import Message  # noqa: E402
-from ingestion.resources.geoip import GeoCityDatabase, GeoIspDatabase  # noqa: E402
-from ingestion.resources.schemas import SchemaStore  # noqa: E402
-from ingestion.resources.scrubber_rules import ScrubberRules  # noqa: E402
-from ingestion.resources.user_agents import default_parser  # noqa: E402
-from ingestion.resources.validators import ENGINES  # noqa: E402
-from ingestion.service.decoder import DecoderService  # noqa: E402
-from ingestion.steps.decompress import INFLATE_LIBRARY  # noqa: E402
-
-SHARED = REPO.parent / "shared"
-SCHEMAS = SHARED / "anchors/mozilla-pipeline-schemas/generated-schemas/schemas"
-VALIDATION = SHARED / "anchors/mozilla-pipeline-schemas/validation"
-BEAM = SHARED / "anchors/gcp-ingestion/ingestion-beam/src/test/resources"
-RESULTS = REPO / "bench" / "results"
-
-FIREFOX_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0"
-GLEAN_AGENT = "Glean/61.2.0 (Rust on Windows)"
-FENIX_UA = "Mozilla/5.0 (Android 14; Mobile; rv:132.0) Gecko/132.0 Firefox/132.0"
-# Client addresses: a pool with about two messages per address, most inside the networks the
-# GeoIP test databases know (the rest miss, as unknown addresses do), so the decoder's per-address
-# lookup cache sees a realistic hit rate once it is cleared at the start of every round.
-KNOWN_NETWORKS = (
-    "67.43.156.0/24",
-    "81.2.69.160/27",
-    "89.160.20.128/25",
-    "175.16.199.0/24",
-    "202.196.224.0/20",
-    "216.160.83.56/29",
-)
-UNKNOWN_NETWORK = "198.51.100.0/24"
-KNOWN_SHARE = 0.8
-MESSAGES_PER_ADDRESS = 2
-
-# (share of messages, kind, ping file). Shares count messages, not bytes: most messages are small
-# Glean pings. Desktop main pings are the real ones (138 KB and 383 KB uncompressed); the
-# sub-4 KB main.4 files in the validation folder are schema fixtures, not pings a client sends.
-MIX: list[tuple[float, str, str]] = [
-    (0.06, "telemetry/main", "telemetry/main.4.gc_sample.pass.json"),
-    (0.04, "telemetry/main", "telemetry/main.4.gc_sample_2.pass.json"),
-    (0.02, "telemetry/main", "telemetry/main.4.sample.pass.json"),
-    (0.015, "telemetry/main", "telemetry/main.4.profile.pass.json"),
-    (0.015, "telemetry/main", "telemetry/main.4.latewrites.pass.json"),
-    (0.10, "telemetry/event", "telemetry/event.4.sample.pass.json"),
-    (0.03, "telemetry/crash", "telemetry/crash.4.sample.pass.json"),
-    (0.02, "telemetry/crash", "telemetry/crash.4.stackTraces.pass.json"),
-    (0.20, "org-mozilla-fenix/baseline", "glean/glean.1.baseline.pass.json"),
-    (0.15, "firefox-desktop/baseline", "glean/glean.1.baseline.pass.json"),
-    (0.15, "org-mozilla-fenix/metrics", "glean/glean.1.metrics.pass.json"),
-    (0.10, "firefox-desktop/events", "glean/glean.1.events.pass.json"),
-    (0.10, "firefox-desktop/events", "glean/glean.1.events_with_session.pass.json"),
-]
-GZIP_SHARE = 0.925
 # Messages each contender decodes in turn (see interleaved_round).
 CHUNK = 50
-
-
-def client_addresses(count: int, rng: random.Random) -> list[str]:
-    addresses: set[str] = set()
-    while len(addresses) < count:
-        network = ipaddress.ip_network(
-            rng.choice(KNOWN_NETWORKS) if rng.random() < KNOWN_SHARE else UNKNOWN_NETWORK
-        )
-        addresses.add(str(network[rng.randrange(network.num_addresses)]))
-    return sorted(addresses)
-
-
-def _edge_attributes(kind: str, doc_id: str, client_ip: str, rng: random.Random) -> dict[str, str]:
-    namespace, doctype = kind.split("/")
-    if namespace == "telemetry":
-        uri = f"/submit/telemetry/{doc_id}/{doctype}/Firefox/132.0/release/20261028094500"
-        agent = {"user_agent": FIREFOX_UA, "x_pingsender_version": "1.0"}
-    else:
-        uri = f"/submit/{namespace}/{doctype}/1/{doc_id}"
-        agent = (
-            {"user_agent": FENIX_UA, "x_telemetry_agent": GLEAN_AGENT}
-            if namespace.startswith("org-mozilla")
-            else {"user_agent": FIREFOX_UA, "x_telemetry_agent": GLEAN_AGENT}
-        )
-    return {
-        "submission_timestamp": "2026-11-20T10:15:30.123456Z",
-        "uri": uri,
-        "protocol": "HTTP/1.1",
-        "method": "POST",
-        "args": "",
-        "host": "incoming.telemetry.mozilla.org",
-        "remote_addr": "10.0.0.2",
-        "x_forwarded_for": f"{client_ip}, 10.0.0.2, 35.191.0.1",
-        "date": "Fri, 20 Nov 2026 10:15:30 GMT",
-        "dnt": "1",
-        **agent,
-    }
-
-
-def build_corpus(size: int, seed: int = 7) -> list[Message]:
-    rng = random.Random(seed)
-    bodies = {path: orjson.dumps(json.loads((VALIDATION / path).read_text())) for _, _, path in MIX}
-    compressed = {path: gzip.compress(body, compresslevel=6) for path, body in bodies.items()}
-    corpus: list[Message] = []
-    weights = [share for share, _, _ in MIX]
-    addresses = client_addresses(max(size // MESSAGES_PER_ADDRESS, 1), rng)
-    for _ in range(size):
-        _, kind, path = rng.choices(MIX, weights)[0]
-        doc_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        payload = compressed[path] if rng.random() < GZIP_SHARE else bodies[path]
-        attributes = _edge_attributes(kind, doc_id, rng.choice(addresses), rng)
-        corpus.append(Message(attributes=attributes, payload=payload))
-    return corpus
 
 
 def bare_pass(corpus: list[Message], inflate: Any = zlib.decompress) -> None:
@@ -200,26 +90,12 @@ def interleaved_round(
         part = corpus[start : start + chunk]
         shift = turn % len(contenders)
         for name, contender in contenders[shift:] + contenders[:shift]:
-            started = time.process_time()
-            contender(part)
-            seconds[name] += time.process_time() - started
+            seconds[name] += common.cpu_seconds(contender, part)
     return seconds
 
 
-def make_context(engine: str) -> tuple[Context, float]:
-    started = time.perf_counter()
-    context = Context(
-        schemas=SchemaStore.from_path(SCHEMAS, engine=engine),
-        scrubber=ScrubberRules.load(),
-        user_agents=default_parser(),
-        geo_city=GeoCityDatabase(BEAM / "cityDB/GeoIP2-City-Test.mmdb"),
-        geo_isp=GeoIspDatabase(BEAM / "ispDB/GeoIP2-ISP-Test.mmdb"),
-    )
-    return context, time.perf_counter() - started
-
-
 def run(size: int, repeats: int, engine_names: tuple[str, ...] = ENGINES) -> dict[str, Any]:
-    corpus = build_corpus(size)
+    corpus = common.build_corpus(size)
     wire_bytes = sum(len(m.payload) for m in corpus)
     raw_bytes = sum(
         len(zlib.decompress(m.payload, 31) if m.payload[:2] == b"\x1f\x8b" else m.payload)
@@ -228,13 +104,14 @@ def run(size: int, repeats: int, engine_names: tuple[str, ...] = ENGINES) -> dic
     services: dict[str, DecoderService] = {}
     engines: dict[str, Any] = {}
     for engine in engine_names:
-        context, load_seconds = make_context(engine)
+        with common.Stopwatch() as load:
+            context = build_context(common.resources(engine))
         services[engine] = DecoderService(context, sink=None)  # type: ignore[arg-type]
-        started = time.process_time()
-        outcomes = decoder_pass(services[engine], corpus)  # compiles every schema it meets
+        with common.Stopwatch() as first_pass:
+            outcomes = decoder_pass(services[engine], corpus)  # compiles every schema it meets
         engines[engine] = {
-            "context_load_seconds": round(load_seconds, 4),
-            "first_pass_seconds": round(time.process_time() - started, 4),
+            "context_load_seconds": round(load.wall, 4),
+            "first_pass_seconds": round(first_pass.cpu, 4),
             "outcomes": outcomes,
         }
     # As the CLI and the function do after loading: long-lived objects leave the collector's view.
@@ -259,25 +136,25 @@ def run(size: int, repeats: int, engine_names: tuple[str, ...] = ENGINES) -> dic
         engines[engine].update(
             {
                 "seconds": round(seconds, 4),
-                "messages_per_second": round(size / seconds, 1),
+                "messages_per_second": common.messages_per_second(size, seconds),
                 "wire_mb_per_second": round(wire_bytes / seconds / 1e6, 2),
                 "decompressed_mb_per_second": round(raw_bytes / seconds / 1e6, 2),
-                "ratio_to_bare": round(statistics.median(ratios), 3),
+                "ratio_to_bare": common.median(ratios, 3),
                 "ratio_per_round": [round(r, 3) for r in ratios],
-                "ratio_to_bare_same_inflater": round(statistics.median(strict_ratios), 3),
+                "ratio_to_bare_same_inflater": common.median(strict_ratios, 3),
             }
         )
     return {
         "benchmark": "decode",
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": common.machine(),
         "corpus": {
             "messages": size,
             "wire_bytes": wire_bytes,
             "decompressed_bytes": raw_bytes,
-            "gzip_share": GZIP_SHARE,
-            "client_addresses": max(size // MESSAGES_PER_ADDRESS, 1),
+            "gzip_share": common.GZIP_SHARE,
+            "client_addresses": max(size // common.MESSAGES_PER_ADDRESS, 1),
             "geo_lookup_cache": "cleared at the start of every round",
-            "mix": [{"share": s, "kind": k, "ping": p} for s, k, p in MIX],
+            "mix": [{"share": s, "kind": k, "ping": p} for s, k, p in common.MIX],
         },
         "repeats": repeats,
         "timer": (
@@ -287,12 +164,12 @@ def run(size: int, repeats: int, engine_names: tuple[str, ...] = ENGINES) -> dic
         "bare": {
             "what": "gunzip + orjson.loads + orjson.dumps",
             "seconds": round(bare, 4),
-            "messages_per_second": round(size / bare, 1),
+            "messages_per_second": common.messages_per_second(size, bare),
         },
         "bare_same_inflater": {
             "what": f"the same with the decoder's inflater ({INFLATE_LIBRARY.__name__})",
             "seconds": round(strict, 4),
-            "messages_per_second": round(size / strict, 1),
+            "messages_per_second": common.messages_per_second(size, strict),
         },
         "engines": engines,
         "targets": {"messages_per_second_per_core": 1000, "ratio_max": 2.0, "ratio_goal": 1.5},
@@ -300,11 +177,6 @@ def run(size: int, repeats: int, engine_names: tuple[str, ...] = ENGINES) -> dic
 
 
 def chart(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     engines = result["engines"]
     names = ["bare", "bare, same inflater", *engines]
     rates = [
@@ -315,40 +187,34 @@ def chart(result: dict[str, Any], path: Path) -> None:
         f"{e['ratio_to_bare']:.2f}x base\n{e['ratio_to_bare_same_inflater']:.2f}x stricter"
         for e in engines.values()
     ]
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    bars = ax.bar(names, rates, color=["#999999", "#cccccc", "#1f77b4", "#ff7f0e"][: len(names)])
-    for bar, label in zip(bars, labels, strict=True):
-        ax.annotate(
-            label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom"
+    with common.figure(path, figsize=(8, 4.2)) as (_, ax):
+        colors = ["#999999", "#cccccc", "#1f77b4", "#ff7f0e"][: len(names)]
+        common.label_bars(ax, ax.bar(names, rates, color=colors), labels)
+        ax.axhline(1000, color="red", linestyle="--", linewidth=1, label="target 1,000 msg/s/core")
+        ax.set_ylabel("messages per second, one core")
+        ax.set_title(
+            f"Decoder vs bare gunzip+parse+dump ({result['corpus']['messages']} msgs mix;"
+            " cost in CPU)"
         )
-    ax.axhline(1000, color="red", linestyle="--", linewidth=1, label="target 1,000 msg/s/core")
-    ax.set_ylabel("messages per second, one core")
-    ax.set_title(
-        f"Decoder vs bare gunzip+parse+dump ({result['corpus']['messages']} msgs mix; cost in CPU)"
-    )
-    ax.set_ylim(0, max(rates) * 1.15)
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        ax.set_ylim(0, max(rates) * 1.15)
+        ax.legend(loc="upper right")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=common.RESULTS)
     parser.add_argument(
         "--engine", action="append", choices=ENGINES, help="only this engine (repeatable)"
     )
     args = parser.parse_args(argv)
-    if not VALIDATION.is_dir():
-        print(f"../shared not found ({VALIDATION}): the benchmark corpus is unavailable")
+    problem = common.corpus_unavailable()
+    if problem:
+        print(problem)
         return 1
     result = run(args.messages, args.repeats, tuple(args.engine or ENGINES))
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "decode.json").write_text(json.dumps(result, indent=2) + "\n")
-    chart(result, args.output / "decode.png")
+    data, picture = common.save(result, args.output, chart)
     bare, strict = result["bare"], result["bare_same_inflater"]
     print(f"bare (gunzip+loads+dumps): {bare['messages_per_second']:>10,.0f} msg/s")
     print(f"bare, decoder's inflater:  {strict['messages_per_second']:>10,.0f} msg/s")
@@ -359,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             f" ({e['ratio_to_bare_same_inflater']:.2f} same inflater)  "
             f"(load {e['context_load_seconds']:.2f} s, first pass {e['first_pass_seconds']:.2f} s)"
         )
-    print(f"results: {args.output / 'decode.json'}, {args.output / 'decode.png'}")
+    print(f"results: {data}, {picture}")
     return 0
 
 

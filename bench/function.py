@@ -3,11 +3,12 @@ in-process decoder on the same messages.
 
 Starts the official Pub/Sub and Firestore emulators and the ``decode`` function under
 functions-framework (gunicorn: one master, one worker process with ``THREADS`` request threads),
-creates a raw topic with a push subscription to the function plus decoded and error topics with
-pull subscriptions, and publishes the corpus of ``bench/decode.py`` (real pings from ``../shared``
-with edge attributes, 92.5 % gzipped). Two configurations, Firestore dedup (the default) and
-``DEDUP_BACKEND=off``, each run ``--e2e-rounds`` times alternately (median reported, every round
-kept), each run with its own function process and topics. A run first pushes one message of every
+creates the local topology (``ingestion.local.topology``: a raw topic with a push subscription to
+the function plus decoded and error topics with pull subscriptions), and publishes the corpus of
+``bench/common.py`` (real pings from ``../shared`` with edge attributes, 92.5 % gzipped). Two
+configurations, Firestore dedup (the default) and ``DEDUP_BACKEND=off``, each run
+``--e2e-rounds`` times alternately (median reported, every round kept), each run with its own
+function process and topics. A run first pushes one message of every
 kind through the function (cold start, schema compilation, client channels), then measures:
 
 - wall time from the first publish until every input's uri was seen on the decoded or error topic
@@ -45,132 +46,59 @@ when ``../shared`` (the corpus), the emulators or functions-framework are missin
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
+import dataclasses
 import gc
 import gzip
 import importlib.util
 import json
 import os
-import platform
-import resource
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "shared"))
-sys.path.insert(0, str(REPO / "bench"))
+import common
 
-import decode as decode_bench  # noqa: E402  (bench/decode.py: corpus and resource paths)
-
-from ingestion import pipeline  # noqa: E402
-from ingestion.adapters.pubsub_sink import PubSubSink  # noqa: E402
-from ingestion.core.message import Message  # noqa: E402
-from ingestion.local.services import (  # noqa: E402
+from ingestion import pipeline
+from ingestion.adapters.pubsub_sink import PubSubSink
+from ingestion.context import build_context
+from ingestion.core.message import Message
+from ingestion.entrypoints.decoder_function import build, pubsub_sink
+from ingestion.local.services import (
     DEFAULT_SDK_ROOT,
     LocalService,
     ServiceUnavailable,
     firestore_emulator,
-    functions_framework,
     pubsub_emulator,
     running,
 )
-from ingestion.resources.loader import DecoderConfig, build_context  # noqa: E402
-from ingestion.resources.validators import DEFAULT_ENGINE  # noqa: E402
-from ingestion.service.decoder import DecoderService, duplicate_error  # noqa: E402
+from ingestion.local.topology import (
+    Topics,
+    Topology,
+    decoder_function,
+    emulators_running,
+    function_environment,
+    push_body,
+)
+from ingestion.resources.validators import DEFAULT_ENGINE
+from ingestion.service.decoder import DecoderService, duplicate_error
+from ingestion.settings import DecoderSettings
 
-RESULTS = REPO / "bench" / "results"
-FUNCTION_SOURCE = REPO / "functions" / "decoder" / "main.py"
 PROJECT = "bench-project"
 INPUT_NAME = f"projects/{PROJECT}/subscriptions/decoder-raw-push"
-CITY_DB = decode_bench.BEAM / "cityDB/GeoIP2-City-Test.mmdb"
-ISP_DB = decode_bench.BEAM / "ispDB/GeoIP2-ISP-Test.mmdb"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POLL_SECONDS = 0.05
 # (label in the results, DEDUP_BACKEND)
 RUNS: tuple[tuple[str, str], ...] = (("dedup_off", "off"), ("dedup_firestore", "firestore"))
+RUNS_LABELS = [label for label, _ in RUNS]
 
 # Non-blocking pulls use the emulator's return_immediately, which the client deprecates.
 warnings.filterwarnings("ignore", message="The return_immediately flag is deprecated")
-
-
-# --- CPU accounting from /proc ------------------------------------------------------------------
-def _stat_fields(pid: str) -> list[str] | None:
-    """Fields 3.. of /proc/<pid>/stat (after the parenthesised command, which may hold spaces)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # gone between listing and reading
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
-def group_members(pgid: int) -> list[str]:
-    members = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            fields = _stat_fields(entry.name)
-            if fields is not None and int(fields[2]) == pgid:  # field 5: pgrp
-                members.append(entry.name)
-    return members
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """user + sys of every live process of the group, plus what its reaped children used."""
-    ticks = 0
-    for pid in group_members(pgid):
-        fields = _stat_fields(pid)
-        if fields is not None:  # fields 14..17: utime, stime, cutime, cstime
-            ticks += sum(int(value) for value in fields[11:15])
-    return ticks / CLOCK_TICKS
-
-
-def group_rss_mib(pgid: int) -> float:
-    kib = 0
-    for pid in group_members(pgid):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    kib += int(line.split()[1])
-    return kib / 1024
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent not idle (``/proc/stat``: total minus idle and iowait)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLOCK_TICKS
-
-
-class CpuMeter:
-    """CPU seconds of named process groups, this process and the machine, between two reads."""
-
-    def __init__(self, groups: dict[str, int]) -> None:
-        self.groups = groups
-        self._start: dict[str, float] = {}
-
-    def read(self) -> dict[str, float]:
-        values = {name: group_cpu_seconds(pgid) for name, pgid in self.groups.items()}
-        values["bench_client"] = own_cpu_seconds()
-        values["machine_busy"] = machine_busy_seconds()
-        return values
-
-    def start(self) -> None:
-        self._start = self.read()
-
-    def stop(self) -> dict[str, float]:
-        end = self.read()
-        return {name: round(end[name] - self._start[name], 3) for name in end}
 
 
 # --- the corpus and the in-process decoder ------------------------------------------------------
@@ -187,17 +115,15 @@ def kind_of(uri: str) -> str:
 def warmup_set(size: int = 600, seed: int = 99) -> list[Message]:
     """One message per (document kind, payload) of the mix: every schema the corpus meets."""
     chosen: dict[tuple[str, int], Message] = {}
-    for message in decode_bench.build_corpus(size, seed=seed):
+    for message in common.build_corpus(size, seed=seed):
         chosen.setdefault((kind_of(message.attributes["uri"]), len(message.payload)), message)
     return list(chosen.values())
 
 
 def make_service() -> DecoderService:
     """The decoder on the resources the function is given (same schemas, GeoIP test databases)."""
-    config = DecoderConfig(
-        schemas=decode_bench.SCHEMAS, geo_city_db=CITY_DB, geo_isp_db=ISP_DB, engine=DEFAULT_ENGINE
-    )
-    return DecoderService(build_context(config), sink=None)  # type: ignore[arg-type]
+    context = build_context(common.resources(DEFAULT_ENGINE))
+    return DecoderService(context, sink=None)  # type: ignore[arg-type]
 
 
 def expected_uris(service: DecoderService, messages: Sequence[Message]) -> set[str]:
@@ -237,9 +163,7 @@ def in_process(service: DecoderService, corpus: list[Message], rounds: int) -> d
     times: dict[str, list[float]] = {"decode": [], "decode_and_prepare": []}
     for _ in range(rounds):  # interleaved, so a noisy neighbour slows both alike
         for name, fn in (("decode", decode_only), ("decode_and_prepare", decode_and_prepare)):
-            started = time.process_time()
-            fn()
-            times[name].append(time.process_time() - started)
+            times[name].append(common.cpu_seconds(fn))
     size = len(corpus)
     result: dict[str, Any] = {
         "what": "DecoderService.decode on one thread, warm; CPU time of this process",
@@ -251,8 +175,8 @@ def in_process(service: DecoderService, corpus: list[Message], rounds: int) -> d
         seconds = statistics.median(values)
         result[name] = {
             "cpu_seconds": round(seconds, 4),
-            "cpu_ms_per_message": round(seconds / size * 1000, 4),
-            "messages_per_second": round(size / seconds, 1),
+            "cpu_ms_per_message": common.ms_per_message(seconds, size),
+            "messages_per_second": common.messages_per_second(size, seconds),
             "cpu_seconds_per_round": [round(v, 4) for v in values],
         }
     result["decode_and_prepare"]["what"] = (
@@ -300,58 +224,7 @@ def error_sizes(service: DecoderService, corpus: list[Message]) -> dict[str, Any
     }
 
 
-# --- Pub/Sub plumbing ---------------------------------------------------------------------------
-class Topics:
-    """raw (pushed to the function), decoded and error (pulled here), unique names per run."""
-
-    def __init__(self, label: str) -> None:
-        from google.cloud import pubsub_v1
-
-        self.publisher = pubsub_v1.PublisherClient()
-        self.subscriber = pubsub_v1.SubscriberClient()
-        suffix = uuid.uuid4().hex[:8]
-        self.names = {kind: f"{label}-{kind}-{suffix}" for kind in ("raw", "decoded", "error")}
-        self.pulls: dict[str, str] = {}
-        for kind, name in self.names.items():
-            topic = self.publisher.topic_path(PROJECT, name)
-            self.publisher.create_topic(name=topic)
-            if kind != "raw":
-                self.pulls[kind] = self.subscriber.subscription_path(PROJECT, f"{name}-pull")
-                self.subscriber.create_subscription(name=self.pulls[kind], topic=topic)
-
-    @property
-    def raw(self) -> str:
-        return str(self.publisher.topic_path(PROJECT, self.names["raw"]))
-
-    def push_to(self, function: LocalService, ack_deadline: int = 60) -> None:
-        self.subscriber.create_subscription(
-            name=self.subscriber.subscription_path(PROJECT, f"{self.names['raw']}-push"),
-            topic=self.raw,
-            push_config={"push_endpoint": f"http://{function.host}/"},
-            ack_deadline_seconds=ack_deadline,
-        )
-
-    def pull_now(self, kind: str) -> list[Any]:
-        """Whatever is there now (up to 1,000), acknowledged."""
-        response = self.subscriber.pull(
-            request={
-                "subscription": self.pulls[kind],
-                "max_messages": 1000,
-                "return_immediately": True,
-            },
-            timeout=30,
-        )
-        received = list(response.received_messages)
-        if received:
-            self.subscriber.acknowledge(
-                request={"subscription": self.pulls[kind], "ack_ids": [m.ack_id for m in received]}
-            )
-        return [m.message for m in received]
-
-    def publish(self, messages: Sequence[Message]) -> list[Any]:
-        return [self.publisher.publish(self.raw, m.payload, **m.attributes) for m in messages]
-
-
+# --- what arrived --------------------------------------------------------------------------------
 class Tally:
     """What arrived on the decoded and error topics: uris seen, counts and sizes."""
 
@@ -386,7 +259,7 @@ def collect_until(
             return False
         arrived = 0
         for kind in ("decoded", "error"):
-            messages = topics.pull_now(kind)
+            messages = topics.pull(kind)
             tally.add(kind, messages)
             arrived += len(messages)
         if not arrived:
@@ -394,26 +267,26 @@ def collect_until(
     return True
 
 
+# --- the function's topics and environment -----------------------------------------------------
+def new_topics(label: str) -> Topics:
+    """A raw, a decoded and an error topic (no debug topic), named for this run only."""
+    return Topics(Topology.unique(PROJECT, label.replace("_", "-"), debug=False))
+
+
+def function_env(topics: Topics, dedup_backend: str, collection: str) -> dict[str, str]:
+    """The function's environment: the in-process decoder's resources, a dedup collection."""
+    return function_environment(
+        topics.topology,
+        **dataclasses.asdict(common.resources(DEFAULT_ENGINE)),
+        dedup_backend=dedup_backend,
+        dedup_collection=collection,
+        input_name=INPUT_NAME,
+        job_name="decoder-bench",
+        log_level="WARNING",
+    )
+
+
 # --- one end-to-end run -------------------------------------------------------------------------
-def function_env(topics: Topics, firestore_host: str, dedup_backend: str, collection: str) -> dict:
-    return {
-        "PYTHONPATH": str(REPO / "shared"),
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        "PUBSUB_EMULATOR_HOST": os.environ["PUBSUB_EMULATOR_HOST"],
-        "FIRESTORE_EMULATOR_HOST": firestore_host,
-        "DECODED_TOPIC": topics.names["decoded"],
-        "ERROR_TOPIC": topics.names["error"],
-        "DEDUP_BACKEND": dedup_backend,
-        "DEDUP_COLLECTION": collection,
-        "SCHEMAS_LOCATION": str(decode_bench.SCHEMAS),
-        "GEO_CITY_DATABASE": str(CITY_DB),
-        "GEO_ISP_DATABASE": str(ISP_DB),
-        "INPUT_NAME": INPUT_NAME,
-        "JOB_NAME": "decoder-bench",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 def count_documents(collection: str) -> int | None:
     from google.cloud import firestore
 
@@ -436,12 +309,9 @@ def run_function(
     workdir: Path,
     timeout: float,
 ) -> dict[str, Any]:
-    topics = Topics(label.replace("_", "-"))
+    topics = new_topics(label)
     collection = f"bench-dedup-{uuid.uuid4().hex[:8]}"
-    env = function_env(topics, emulators["firestore"].host, dedup_backend, collection)
-    function = functions_framework(
-        FUNCTION_SOURCE, "decode", workdir / label, env, signature_type="http"
-    )
+    function = decoder_function(workdir / label, function_env(topics, dedup_backend, collection))
     with running(function):
         assert function.process is not None
         topics.push_to(function)
@@ -455,16 +325,16 @@ def run_function(
 
         groups = {"function": function.process.pid}
         groups.update({name: service.process.pid for name, service in emulators.items()})  # type: ignore[union-attr]
-        meter = CpuMeter(groups)
+        meter = common.CpuMeter(groups)
         tally = Tally()
         meter.start()
-        started = time.perf_counter()
-        futures = topics.publish(corpus)
-        complete = collect_until(topics, tally, wanted, timeout, lambda: not function.running)
-        wall = time.perf_counter() - started
+        with common.Stopwatch() as watch:
+            futures = topics.publish(corpus)
+            complete = collect_until(topics, tally, wanted, timeout, lambda: not function.running)
+        wall = watch.wall
         cpu = meter.stop()
         publish_failures = sum(1 for f in futures if f.exception(timeout=60) is not None)
-        rss = group_rss_mib(function.process.pid)
+        rss = common.group_rss_mib(function.process.pid)
         documents = count_documents(collection) if dedup_backend == "firestore" else None
         if not complete:
             raise RuntimeError(
@@ -477,10 +347,10 @@ def run_function(
         "threads": int(os.environ.get("THREADS", (os.cpu_count() or 1) * 4)),
         "warmup": {"messages": len(warmup), "wall_seconds": round(warmup_seconds, 2)},
         "wall_seconds": round(wall, 3),
-        "messages_per_second": round(size / wall, 1),
+        "messages_per_second": common.messages_per_second(size, wall),
         "cpu_seconds": cpu,
-        "function_cpu_ms_per_message": round(cpu["function"] / size * 1000, 4),
-        "cpu_ms_per_message": {name: round(v / size * 1000, 4) for name, v in cpu.items()},
+        "function_cpu_ms_per_message": common.ms_per_message(cpu["function"], size),
+        "cpu_ms_per_message": {name: common.ms_per_message(v, size) for name, v in cpu.items()},
         "machine_busy_cores": round(cpu["machine_busy"] / wall, 2),
         "function_rss_mib": round(rss, 1),
         "outputs": {**tally.counts, "inputs_accounted_for": len(wanted & tally.uris)},
@@ -501,11 +371,8 @@ def publishing_in_process(service: DecoderService, corpus: list[Message]) -> dic
     request's few messages on their own costs in the client library (a batch, a commit thread and
     a Publish RPC each) against sharing batches of up to 100.
     """
-    from ingestion.settings import DecoderSettings
-
-    topics = Topics("publish")
-    env = function_env(topics, os.environ["FIRESTORE_EMULATOR_HOST"], "off", "unused")
-    sink = PubSubSink.from_settings(DecoderSettings.from_environ(env))
+    topics = new_topics("publish")
+    sink = pubsub_sink(DecoderSettings.from_environ(function_env(topics, "off", "unused")))
     outcomes = [service.decode(message) for message in corpus]
     sink.deliver(outcomes[0].decoded, [])  # channel and topic warm
     result: dict[str, Any] = {"messages": len(corpus)}
@@ -513,13 +380,12 @@ def publishing_in_process(service: DecoderService, corpus: list[Message]) -> dic
         ("one_deliver_per_message", [outcome.decoded for outcome in outcomes]),
         ("one_deliver_for_all", [[d for outcome in outcomes for d in outcome.decoded]]),
     ):
-        started_cpu, started_wall = time.process_time(), time.perf_counter()
-        for decoded in batches:
-            sink.deliver(decoded, [])
-        cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started_wall
+        with common.Stopwatch() as watch:
+            for decoded in batches:
+                sink.deliver(decoded, [])
         result[name] = {
-            "cpu_ms_per_message": round(cpu / len(corpus) * 1000, 4),
-            "wall_ms_per_message": round(wall / len(corpus) * 1000, 3),
+            "cpu_ms_per_message": common.ms_per_message(watch.cpu, len(corpus)),
+            "wall_ms_per_message": common.ms_per_message(watch.wall, len(corpus), 3),
         }
     with contextlib.suppress(Exception):
         sink.publisher.stop()  # type: ignore[attr-defined]
@@ -528,10 +394,7 @@ def publishing_in_process(service: DecoderService, corpus: list[Message]) -> dic
 
 def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over the rounds of one configuration; every round is kept under ``rounds``."""
-
-    def median(values: Iterator[float]) -> float:
-        return round(statistics.median(values), 4)
-
+    median = common.median
     last = rounds[-1]
     return {
         "dedup_backend": last["dedup_backend"],
@@ -554,23 +417,8 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # --- the function's handler in this process, without HTTP --------------------------------------
-def push_body(message: Message, message_id: int) -> bytes:
-    """The JSON a Pub/Sub push subscription POSTs for ``message``."""
-    return json.dumps(
-        {
-            "message": {
-                "data": base64.b64encode(message.payload).decode(),
-                "attributes": message.attributes,
-                "messageId": str(message_id),
-                "publishTime": "2026-11-20T10:15:31.000Z",
-            },
-            "subscription": f"projects/{PROJECT}/subscriptions/raw-push",
-        }
-    ).encode()
-
-
 def handler_in_process(
-    dedup_backend: str, firestore_host: str, corpus: list[Message], warmup: list[Message]
+    dedup_backend: str, corpus: list[Message], warmup: list[Message]
 ) -> dict[str, Any]:
     """``DecoderFunction.handle`` called directly, one request at a time, on one thread.
 
@@ -579,28 +427,28 @@ def handler_in_process(
     end-to-end run is what the HTTP server costs. CPU is this whole process's, so the publisher
     client's and gRPC's background threads count, as they do in the function.
     """
-    from ingestion.service.function import DecoderFunction
-    from ingestion.settings import DecoderSettings
-
-    topics = Topics(f"handler-{dedup_backend}")
+    topics = new_topics(f"handler-{dedup_backend}")
     collection = f"bench-handler-{uuid.uuid4().hex[:8]}"
-    env = function_env(topics, firestore_host, dedup_backend, collection)
-    function = DecoderFunction.from_settings(DecoderSettings.from_environ(env))
+    function = build(DecoderSettings.from_environ(function_env(topics, dedup_backend, collection)))
+
+    def body(message: Message, message_id: int) -> bytes:
+        subscription = topics.topology.push_subscription
+        return json.dumps(push_body(message, str(message_id), subscription)).encode()
+
     for index, message in enumerate(warmup):
-        function.handle(push_body(message, index), {})
-    bodies = [push_body(message, index) for index, message in enumerate(corpus, 10_000)]
-    started_cpu, started_wall = time.process_time(), time.perf_counter()
-    statuses = [function.handle(body, {})[0] for body in bodies]
-    cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started_wall
+        function.handle(body(message, index), {})
+    bodies = [body(message, index) for index, message in enumerate(corpus, 10_000)]
+    with common.Stopwatch() as watch:
+        statuses = [function.handle(request, {})[0] for request in bodies]
     with contextlib.suppress(Exception):
-        function.sink.publisher.stop()  # type: ignore[attr-defined]
+        function.service.sink.publisher.stop()  # type: ignore[attr-defined]
     return {
         "dedup_backend": dedup_backend,
         "messages": len(bodies),
         "non_2xx": sum(1 for status in statuses if not 200 <= status < 300),
-        "cpu_seconds": round(cpu, 3),
-        "cpu_ms_per_message": round(cpu / len(bodies) * 1000, 4),
-        "wall_ms_per_message": round(wall / len(bodies) * 1000, 3),
+        "cpu_seconds": round(watch.cpu, 3),
+        "cpu_ms_per_message": common.ms_per_message(watch.cpu, len(bodies)),
+        "wall_ms_per_message": common.ms_per_message(watch.wall, len(bodies), 3),
     }
 
 
@@ -612,8 +460,8 @@ def corpus_summary(corpus: list[Message], warmup: list[Message]) -> dict[str, An
     return {
         "messages": len(corpus),
         "warmup_messages": len(warmup),
-        "builder": "bench/decode.py build_corpus(messages, seed=7)",
-        "gzip_share": decode_bench.GZIP_SHARE,
+        "builder": "bench/common.py build_corpus(messages, seed=7)",
+        "gzip_share": common.GZIP_SHARE,
         "raw_data_bytes": data,
         "raw_attribute_bytes": attributes,
         "raw_average_message_bytes": round((data + attributes) / len(corpus), 1),
@@ -623,11 +471,6 @@ def corpus_summary(corpus: list[Message], warmup: list[Message]) -> dict[str, An
 
 
 def chart(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     local = result["in_process"]
     handler = result["handler_in_process"]
     runs = result["runs"]
@@ -649,76 +492,64 @@ def chart(result: dict[str, Any], path: Path) -> None:
     ]
     names = [name for name, _, _ in bars_spec]
     values = [value for _, value, _ in bars_spec]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5), width_ratios=[3, 2])
-    bars = left.bar(names, values, color=[color for _, _, color in bars_spec])
-    left.tick_params(axis="x", labelsize="small")
-    base = values[0]
-    for bar, value in zip(bars, values, strict=True):
-        left.annotate(
-            f"{value:.2f} ms\n{value / base:.2f}x",
-            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-            ha="center",
-            va="bottom",
-        )
-    left.set_ylabel("CPU ms per input message")
-    left.set_ylim(0, max(values) * 1.25)
-    left.set_title(f"Decoder CPU per message ({result['corpus']['messages']:,} msgs, mix)")
+    with common.figure(path, 2, figsize=(14, 5), width_ratios=[3, 2]) as (_, (left, right)):
+        bars = left.bar(names, values, color=[color for _, _, color in bars_spec])
+        left.tick_params(axis="x", labelsize="small")
+        base = values[0]
+        labels = [f"{value:.2f} ms\n{value / base:.2f}x" for value in values]
+        common.label_bars(left, bars, labels)
+        left.set_ylabel("CPU ms per input message")
+        left.set_ylim(0, max(values) * 1.25)
+        left.set_title(f"Decoder CPU per message ({result['corpus']['messages']:,} msgs, mix)")
 
-    parts = [("function", "#1f77b4"), ("pubsub", "#2ca02c"), ("firestore", "#d62728")]
-    parts.append(("bench_client", "#9467bd"))
-    labels = ["dedup off", "Firestore dedup"]
-    bottoms = [0.0, 0.0]
-    for part, color in parts:
-        heights = [runs[name]["cpu_ms_per_message"][part] for name in RUNS_LABELS]
-        right.bar(labels, heights, bottom=bottoms, color=color, label=part.replace("_", " "))
-        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
-    for index, name in enumerate(RUNS_LABELS):
-        right.annotate(
-            f"{runs[name]['messages_per_second']:,.0f} msg/s wall",
-            (index, bottoms[index]),
-            ha="center",
-            va="bottom",
-        )
-    right.set_ylim(0, max(bottoms) * 1.2)
-    right.set_ylabel("CPU ms per input message, by process")
-    right.set_title(f"Who uses the {result['machine']['cpus']} cores end to end (medians)")
-    right.legend(loc="upper left", fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-RUNS_LABELS = [label for label, _ in RUNS]
+        parts = [("function", "#1f77b4"), ("pubsub", "#2ca02c"), ("firestore", "#d62728")]
+        parts.append(("bench_client", "#9467bd"))
+        columns = ["dedup off", "Firestore dedup"]
+        bottoms = [0.0, 0.0]
+        for part, color in parts:
+            heights = [runs[name]["cpu_ms_per_message"][part] for name in RUNS_LABELS]
+            right.bar(columns, heights, bottom=bottoms, color=color, label=part.replace("_", " "))
+            bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+        for index, name in enumerate(RUNS_LABELS):
+            right.annotate(
+                f"{runs[name]['messages_per_second']:,.0f} msg/s wall",
+                (index, bottoms[index]),
+                ha="center",
+                va="bottom",
+            )
+        right.set_ylim(0, max(bottoms) * 1.2)
+        right.set_ylabel("CPU ms per input message, by process")
+        right.set_title(f"Who uses the {result['machine']['cpus']} cores end to end (medians)")
+        right.legend(loc="upper left", fontsize="small")
 
 
 def print_table(result: dict[str, Any]) -> None:
-    local = result["in_process"]
-    print(f"\n{'':<34} {'msg/s':>9} {'CPU ms/msg':>11} {'x in-proc':>10}")
-    base = local["decode"]["cpu_ms_per_message"]
+    local, publishing = result["in_process"], result["publishing_in_process"]
+    rows: list[tuple[str, float | None, float]] = []  # (name, messages/s or None, CPU ms/msg)
     for name, key in (
         ("in-process decode", "decode"),
         ("  + output encoding", "decode_and_prepare"),
     ):
-        row = local[key]
-        ms = row["cpu_ms_per_message"]
-        print(f"{name:<34} {row['messages_per_second']:>9,.0f} {ms:>11.3f} {ms / base:>10.2f}")
+        rows.append((name, local[key]["messages_per_second"], local[key]["cpu_ms_per_message"]))
     for label in RUNS_LABELS:
-        row = result["handler_in_process"][label]
-        ms = row["cpu_ms_per_message"]
-        name = f"handler, no HTTP, {label.replace('_', ' ')}"
-        print(f"{name:<34} {'':>9} {ms:>11.3f} {ms / base:>10.2f}")
-    publishing = result["publishing_in_process"]
+        handler = result["handler_in_process"][label]
+        rows.append(
+            (f"handler, no HTTP, {label.replace('_', ' ')}", None, handler["cpu_ms_per_message"])
+        )
     for name, key in (
         ("sink alone, 1 deliver per message", "one_deliver_per_message"),
         ("sink alone, 1 deliver for all", "one_deliver_for_all"),
     ):
-        ms = publishing[key]["cpu_ms_per_message"]
-        print(f"{name:<34} {'':>9} {ms:>11.3f} {ms / base:>10.2f}")
+        rows.append((name, None, publishing[key]["cpu_ms_per_message"]))
     for label in RUNS_LABELS:
         run = result["runs"][label]
-        ms = run["function_cpu_ms_per_message"]
         name = f"function, {label.replace('_', ' ')} (wall)"
-        print(f"{name:<34} {run['messages_per_second']:>9,.0f} {ms:>11.3f} {ms / base:>10.2f}")
+        rows.append((name, run["messages_per_second"], run["function_cpu_ms_per_message"]))
+    base = rows[0][2]
+    print(f"\n{'':<34} {'msg/s':>9} {'CPU ms/msg':>11} {'x in-proc':>10}")
+    for name, rate, ms in rows:
+        shown = f"{rate:>9,.0f}" if rate is not None else f"{'':>9}"
+        print(f"{name:<34} {shown} {ms:>11.3f} {ms / base:>10.2f}")
     print("\nCPU ms per message by process (end-to-end runs):")
     print(f"{'':<18} {'function':>9} {'pubsub':>8} {'firestore':>10} {'client':>8} {'busy':>6}")
     for label in RUNS_LABELS:
@@ -731,10 +562,9 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def missing_prerequisite(sdk_root: Path, workdir: Path) -> str | None:
-    if not decode_bench.VALIDATION.is_dir():
-        return (
-            f"../shared not found ({decode_bench.VALIDATION}): the benchmark corpus is unavailable"
-        )
+    problem = common.corpus_unavailable()
+    if problem:
+        return problem
     for module in ("functions_framework", "google.cloud.pubsub_v1", "google.cloud.firestore"):
         if importlib.util.find_spec(module) is None:
             return f"{module} is not installed: pip install -e '.[gcp]'"
@@ -743,25 +573,6 @@ def missing_prerequisite(sdk_root: Path, workdir: Path) -> str | None:
     except ServiceUnavailable as exc:
         return f"emulators unavailable: {exc}"
     return None
-
-
-@contextlib.contextmanager
-def emulators_started(sdk_root: Path, workdir: Path) -> Iterator[dict[str, LocalService]]:
-    pubsub, firestore = pubsub_emulator(workdir, sdk_root), firestore_emulator(workdir, sdk_root)
-    saved = {
-        key: os.environ.get(key) for key in ("PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
-    }
-    with running(pubsub, firestore):
-        os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
-        os.environ["FIRESTORE_EMULATOR_HOST"] = firestore.host
-        try:
-            yield {"pubsub": pubsub, "firestore": firestore}
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -778,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         "--e2e-rounds", type=int, default=2, help="end-to-end runs per configuration (median)"
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="per end-to-end run")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=common.RESULTS)
     parser.add_argument("--sdk-root", type=Path, default=DEFAULT_SDK_ROOT)
     parser.add_argument("--workdir", type=Path, default=None, help="logs of every service")
     args = parser.parse_args(argv)
@@ -789,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot run the function benchmark: {problem}")
         return 1
 
-    corpus = decode_bench.build_corpus(args.messages)
+    corpus = common.build_corpus(args.messages)
     warmup = warmup_set()
     service = make_service()
     wanted, warmup_wanted = expected_uris(service, corpus), expected_uris(service, warmup)
@@ -798,11 +609,12 @@ def main(argv: list[str] | None = None) -> int:
     local["error_output_bytes_per_message"] = error_sizes(service, corpus)
     handler: dict[str, Any] = {}
     try:
-        with emulators_started(args.sdk_root, workdir) as emulators:
+        with emulators_running(workdir, args.sdk_root) as (pubsub, firestore):
+            emulators = {"pubsub": pubsub, "firestore": firestore}
             for label, backend in RUNS:
                 print(f"handler in this process, DEDUP_BACKEND={backend}...")
                 handler[label] = handler_in_process(
-                    backend, emulators["firestore"].host, corpus[: args.handler_messages], warmup
+                    backend, corpus[: args.handler_messages], warmup
                 )
             print("publishing alone, per request vs batched...")
             publishing = publishing_in_process(service, corpus[: args.handler_messages])
@@ -838,12 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     result = {
         "benchmark": "function",
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "clock_ticks_per_second": CLOCK_TICKS,
-        },
+        "machine": common.machine(cpus=os.cpu_count(), clock_ticks_per_second=common.CLOCK_TICKS),
         "corpus": corpus_summary(corpus, warmup),
         "method": {
             "wall": "first publish until every input uri was seen on the decoded or error topic",
@@ -864,11 +671,9 @@ def main(argv: list[str] | None = None) -> int:
         "publishing_in_process": publishing,
         "runs": runs,
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "function.json").write_text(json.dumps(result, indent=2) + "\n")
-    chart(result, args.output / "function.png")
+    data, picture = common.save(result, args.output, chart)
     print_table(result)
-    print(f"\nresults: {args.output / 'function.json'}, {args.output / 'function.png'}")
+    print(f"\nresults: {data}, {picture}")
     print(f"logs of every service: {workdir}")
     return 0
 

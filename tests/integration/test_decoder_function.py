@@ -3,35 +3,27 @@ Firestore emulators, push subscriptions, kills and restarts."""
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import gzip
 import json
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from conftest import REPO
-from ingestion.local.services import (
-    LocalService,
-    ServiceUnavailable,
-    firestore_emulator,
-    functions_framework,
-)
+from ingestion.core.message import Message
+from ingestion.local.services import LocalService, ServiceUnavailable, firestore_emulator, running
+from ingestion.local.topology import Topics, Topology, decoder_function, function_environment
+from ingestion.local.topology import push_body as pubsub_push_body
 
 from .conftest import PROJECT
 
 # Quick non-blocking pulls use the emulator's return_immediately, which the client deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The return_immediately flag is deprecated")
 
-FUNCTION_SOURCE = REPO / "functions" / "decoder" / "main.py"
 GLEAN_UA = "Glean/61.2.0 (Kotlin on Android)"
 
 
@@ -39,92 +31,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-class Topics:
-    """Topics with a pull subscription each, named uniquely for one test."""
-
-    def __init__(self, kinds: tuple[str, ...] = ("decoded", "error", "debug")) -> None:
-        from google.cloud import pubsub_v1
-
-        self.publisher = pubsub_v1.PublisherClient()
-        self.subscriber = pubsub_v1.SubscriberClient()
-        self.names = {kind: unique(kind) for kind in (*kinds, "raw")}
-        self.subscriptions: dict[str, str] = {}
-        for kind in self.names:
-            self.create(kind)
-
-    def create(self, kind: str) -> None:
-        path = self.publisher.topic_path(PROJECT, self.names[kind])
-        self.publisher.create_topic(name=path)
-        if kind != "raw":
-            subscription = self.subscriber.subscription_path(PROJECT, f"{self.names[kind]}-pull")
-            self.subscriber.create_subscription(name=subscription, topic=path)
-            self.subscriptions[kind] = subscription
-
-    def topic(self, kind: str) -> str:
-        return self.publisher.topic_path(PROJECT, self.names[kind])
-
-    def pull(self, kind: str, expected: int, timeout: float = 30.0) -> list[Any]:
-        """At least ``expected`` messages (more if they are there), acknowledged."""
-        received: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            request = {"subscription": self.subscriptions[kind], "max_messages": 1000}
-            if len(received) >= expected or remaining <= 0:
-                request["return_immediately"] = True  # only drain what is already there
-            response = self.subscriber.pull(request=request, timeout=max(remaining, 1.0))
-            if response.received_messages:
-                self.subscriber.acknowledge(
-                    request={
-                        "subscription": self.subscriptions[kind],
-                        "ack_ids": [m.ack_id for m in response.received_messages],
-                    }
-                )
-                received += [m.message for m in response.received_messages]
-            elif request.get("return_immediately"):
-                return received
-
-    def push_to(self, function: LocalService, ack_deadline: int = 10) -> str:
-        name = self.subscriber.subscription_path(PROJECT, unique("raw-push"))
-        self.subscriber.create_subscription(
-            name=name,
-            topic=self.topic("raw"),
-            push_config={"push_endpoint": f"http://{function.host}/"},
-            ack_deadline_seconds=ack_deadline,
-        )
-        return name
-
-
-def function_env(topics: Topics, firestore_host: str, **overrides: str) -> dict[str, str]:
-    env = {
-        "PYTHONPATH": str(REPO / "shared"),
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        "PUBSUB_EMULATOR_HOST": os.environ["PUBSUB_EMULATOR_HOST"],
-        "FIRESTORE_EMULATOR_HOST": firestore_host,
-        "DECODED_TOPIC": topics.names["decoded"],
-        "ERROR_TOPIC": topics.names["error"],
-        "DEBUG_TOPIC": topics.names.get("debug", ""),
-        "DEDUP_COLLECTION": unique("dedup"),
-        "INPUT_NAME": "projects/test-project/subscriptions/raw",
-        "JOB_NAME": "decoder-test",
-        "LOG_LEVEL": "WARNING",
+def function_env(topics: Topics, firestore_host: str, **settings: object) -> dict[str, str]:
+    """The function's environment for this test's topics; ``settings`` by settings field."""
+    defaults = {
+        "dedup_collection": unique("dedup"),
+        "job_name": "decoder-test",
+        "log_level": "WARNING",
     }
-    env.update(overrides)
-    return env
-
-
-@contextlib.contextmanager
-def running_function(
-    log_dir: Path, env: dict[str, str], port: int | None = None
-) -> Iterator[LocalService]:
-    function = functions_framework(
-        FUNCTION_SOURCE, "decode", log_dir, env, signature_type="http", port=port
+    return function_environment(
+        topics.topology, firestore_host=firestore_host, **(defaults | settings)
     )
-    function.start()
-    try:
-        yield function
-    finally:
-        function.stop()
 
 
 def edge_message(doc_id: str | None = None, *, namespace: str = "org-example-app",
@@ -148,16 +64,8 @@ def edge_message(doc_id: str | None = None, *, namespace: str = "org-example-app
 
 
 def push_body(data: bytes, attributes: dict[str, str], message_id: str = "1") -> dict:
-    return {
-        "message": {
-            "data": base64.b64encode(data).decode(),
-            "attributes": attributes,
-            "messageId": message_id,
-            "message_id": message_id,
-            "publishTime": "2026-11-20T10:05:02Z",
-        },
-        "subscription": "projects/test-project/subscriptions/raw",
-    }
+    subscription = f"projects/{PROJECT}/subscriptions/raw"
+    return pubsub_push_body(Message(attributes, data), message_id, subscription)
 
 
 def post(function: LocalService, body: dict, headers: dict | None = None) -> requests.Response:
@@ -171,12 +79,13 @@ def payload_json(message: Any) -> dict:
 
 @pytest.fixture
 def topics(pubsub) -> Topics:
-    return Topics()
+    return Topics(Topology.unique(PROJECT))
 
 
 @pytest.fixture
 def function(topics, firestore_server, service_logs) -> Iterator[LocalService]:
-    with running_function(service_logs, function_env(topics, firestore_server.host)) as started:
+    env = function_env(topics, firestore_server.host)
+    with running(decoder_function(service_logs, env)) as (started,):
         yield started
 
 
@@ -260,8 +169,8 @@ def test_duplicate_within_the_window_is_metadata_only_and_stub_never_is(topics, 
 
 
 def test_duplicate_outside_the_window_is_decoded_again(topics, firestore_server, service_logs):
-    env = function_env(topics, firestore_server.host, DEDUP_WINDOW_SECONDS="2")
-    with running_function(service_logs, env) as function:
+    env = function_env(topics, firestore_server.host, dedup_window_seconds=2)
+    with running(decoder_function(service_logs, env)) as (function,):
         data, attributes = edge_message()
         assert post(function, push_body(data, attributes, "1")).status_code == 204
         assert post(function, push_body(data, attributes, "2")).status_code == 204
@@ -276,14 +185,14 @@ def test_duplicate_outside_the_window_is_decoded_again(topics, firestore_server,
 def test_failed_publish_answers_non_2xx_and_the_redelivery_succeeds(
     pubsub, firestore_server, tmp_path
 ):
-    topics = Topics(kinds=("error",))
-    topics.names["decoded"] = unique("not-yet")  # does not exist yet: every publish fails
-    env = function_env(topics, firestore_server.host, LOG_LEVEL="INFO")
-    with running_function(tmp_path, env) as function:  # its own log file
+    # The decoded topic does not exist yet: every publish fails.
+    topics = Topics(Topology.unique(PROJECT, debug=False), kinds=("raw", "error"))
+    env = function_env(topics, firestore_server.host, log_level="INFO")
+    with running(decoder_function(tmp_path, env)) as (function,):  # its own log file
         data, attributes = edge_message()
         assert post(function, push_body(data, attributes)).status_code == 503
         # Through a push subscription: Pub/Sub keeps redelivering while the answer is non-2xx.
-        topics.push_to(function)
+        topics.push_to(function, ack_deadline=10)
         topics.publisher.publish(topics.topic("raw"), data, **attributes).result()
         log = function.log_path
 
@@ -304,9 +213,9 @@ def test_messages_are_delivered_while_firestore_is_down(topics, pubsub, service_
         own_firestore = firestore_emulator(tmp_path).start()
     except ServiceUnavailable as exc:
         pytest.skip(str(exc))
-    env = function_env(topics, own_firestore.host, DEDUP_TIMEOUT_SECONDS="1")
+    env = function_env(topics, own_firestore.host, dedup_timeout_seconds=1)
     try:
-        with running_function(service_logs, env) as function:
+        with running(decoder_function(service_logs, env)) as (function,):
             data, attributes = edge_message()
             assert post(function, push_body(data, attributes, "1")).status_code == 204
             own_firestore.kill()
@@ -342,7 +251,7 @@ def test_no_message_is_lost_when_the_function_is_killed_and_restarted(
                 attributes = dict(message.attributes)
                 seen.add(attributes.get("document_id") or attributes["uri"].rsplit("/", 1)[-1])
 
-    with running_function(service_logs, env) as function:
+    with running(decoder_function(service_logs, env)) as (function,):
         port = function.port
         topics.push_to(function, ack_deadline=10)
         doc_ids = [str(uuid.uuid4()) for _ in range(total)]

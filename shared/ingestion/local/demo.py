@@ -15,31 +15,36 @@ import argparse
 import collections
 import gzip
 import json
-import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from ..adapters.files import message_from_line, read_lines
+from ..adapters.files import read_lines
+from ..core.lines import read_line
 from ..core.message import Message
-from ..resources.demo_geoip import build_demo_city_db, build_demo_isp_db
+from .demo_geoip import build_demo_city_db, build_demo_isp_db
 from .services import (
     DEFAULT_SDK_ROOT,
     ServiceUnavailable,
     firestore_emulator,
-    functions_framework,
     pubsub_emulator,
     running,
 )
+from .topology import (
+    SHARED,
+    Topics,
+    Topology,
+    decoder_function,
+    emulators_running,
+    function_environment,
+)
 
-REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO / "samples" / "raw-messages.ndjson"
-FUNCTION_SOURCE = REPO / "functions" / "decoder" / "main.py"
+SAMPLES = SHARED.parent / "samples" / "raw-messages.ndjson"
 PROJECT = "demo-project"
-TOPICS = {"raw": "raw", "decoded": "decoded", "error": "decoder-errors", "debug": "decoder-debug"}
+TOPOLOGY = Topology(PROJECT)  # the deployed function's topic names
 
 
 def waves(messages: Sequence[Message]) -> list[list[Message]]:
@@ -56,23 +61,6 @@ def waves(messages: Sequence[Message]) -> list[list[Message]]:
     return result
 
 
-def _pull_all(subscriber: Any, subscription: str) -> list[Any]:
-    received: list[Any] = []
-    while True:
-        response = subscriber.pull(
-            request={"subscription": subscription, "max_messages": 500}, timeout=5
-        )
-        if not response.received_messages:
-            return received
-        subscriber.acknowledge(
-            request={
-                "subscription": subscription,
-                "ack_ids": [m.ack_id for m in response.received_messages],
-            }
-        )
-        received += [m.message for m in response.received_messages]
-
-
 def _drops_logged(log_path: Path) -> int:
     if not log_path.exists():
         return 0
@@ -82,57 +70,28 @@ def _drops_logged(log_path: Path) -> int:
     )  # fmt: skip
 
 
-def run_with_emulators(workdir: Path, messages: list[Message], timeout: float) -> int:
-    from google.cloud import pubsub_v1
-
+def run_with_emulators(
+    workdir: Path, messages: list[Message], timeout: float, sdk_root: Path
+) -> int:
     geo = workdir / "geoip"
     city, isp = build_demo_city_db(geo / "demo-city.mmdb"), build_demo_isp_db(geo / "demo-isp.mmdb")
-    pubsub, firestore = pubsub_emulator(workdir), firestore_emulator(workdir)
-    with running(pubsub, firestore):
-        os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
-        function = functions_framework(
-            FUNCTION_SOURCE,
-            "decode",
-            workdir,
-            signature_type="http",
-            env={
-                "PYTHONPATH": str(REPO / "shared"),
-                "GOOGLE_CLOUD_PROJECT": PROJECT,
-                "PUBSUB_EMULATOR_HOST": pubsub.host,
-                "FIRESTORE_EMULATOR_HOST": firestore.host,
-                "DECODED_TOPIC": TOPICS["decoded"],
-                "ERROR_TOPIC": TOPICS["error"],
-                "DEBUG_TOPIC": TOPICS["debug"],
-                "GEO_CITY_DATABASE": str(city),
-                "GEO_ISP_DATABASE": str(isp),
-                "INPUT_NAME": f"projects/{PROJECT}/subscriptions/raw-push",
-                "LOG_LEVEL": "INFO",
-            },
+    with emulators_running(workdir, sdk_root):
+        env = function_environment(
+            TOPOLOGY, geo_city_database=city, geo_isp_database=isp, log_level="INFO"
         )
-        publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
-        topic = {kind: publisher.topic_path(PROJECT, name) for kind, name in TOPICS.items()}
-        pulls = {}
-        for kind, path in topic.items():
-            publisher.create_topic(name=path)
-            if kind != "raw":
-                pulls[kind] = subscriber.subscription_path(PROJECT, f"{TOPICS[kind]}-pull")
-                subscriber.create_subscription(name=pulls[kind], topic=path)
+        function = decoder_function(workdir, env)
+        topics = Topics(TOPOLOGY)
         with running(function):
-            subscriber.create_subscription(
-                name=subscriber.subscription_path(PROJECT, "raw-push"),
-                topic=topic["raw"],
-                push_config={"push_endpoint": f"http://{function.host}/"},
-                ack_deadline_seconds=60,
-            )
-            arrived: dict[str, list] = {kind: [] for kind in pulls}
+            topics.push_to(function, ack_deadline=60)
+            arrived: dict[str, list] = {kind: [] for kind in TOPOLOGY.outputs}
             accounted, started = 0, time.monotonic()
             for wave in waves(messages):
-                for message in wave:
-                    publisher.publish(topic["raw"], message.payload, **message.attributes).result()
+                for future in topics.publish(wave):
+                    future.result()
                 accounted += len(wave)
                 while True:
-                    for kind, subscription in pulls.items():
-                        arrived[kind] += _pull_all(subscriber, subscription)
+                    for kind in TOPOLOGY.outputs:
+                        arrived[kind] += topics.pull(kind)
                     inputs_seen = len(arrived["decoded"]) + len(arrived["error"])
                     if inputs_seen + _drops_logged(function.log_path) >= accounted:
                         break
@@ -160,7 +119,7 @@ def print_summary(arrived: dict[str, list], drops: int, inputs: int) -> None:
                 ns, dt = attributes.get("document_namespace"), attributes.get("document_type")
                 by_outcome[f"{ns}/{dt}"] += 1
         for outcome, count in sorted(by_outcome.items()):
-            print(f"{TOPICS[kind]:<16} {outcome:<36} {count:>6}")
+            print(f"{TOPOLOGY.name(kind):<16} {outcome:<36} {count:>6}")
     print(f"{'(none)':<16} {'dropped by a scrubber rule':<36} {drops:>6}")
     example = next(iter(arrived.get("decoded", [])), None)
     if example is not None:
@@ -175,14 +134,15 @@ def messages_word(count: int) -> str:
 
 
 def run_embedded(workdir: Path) -> int:
-    from ..cli import main as cli_main
-
+    """``ingestion decode`` on the samples, in its own process as a user would run it."""
     geo = workdir / "geoip"
     city, isp = build_demo_city_db(geo / "demo-city.mmdb"), build_demo_isp_db(geo / "demo-isp.mmdb")
-    return cli_main(
-        ["decode", str(SAMPLES), "--output", str(workdir / "out"),
-         "--geo-city-db", str(city), "--geo-isp-db", str(isp)]
-    )  # fmt: skip
+    sys.stdout.flush()  # what this process printed comes before the command's output
+    command = [
+        sys.executable, "-m", "ingestion.cli", "decode", str(SAMPLES),
+        "--output", str(workdir / "out"), "--geo-city-db", str(city), "--geo-isp-db", str(isp),
+    ]  # fmt: skip
+    return subprocess.run(command, check=False).returncode
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,25 +154,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ingestion-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     # Lines that are not messages cannot travel through Pub/Sub; the embedded run shows them.
-    messages = [message_from_line(line) for line in read_lines(SAMPLES) if _readable(line)]
+    messages = [m for m in map(read_line, read_lines(SAMPLES)) if isinstance(m, Message)]
     try:
         pubsub_emulator(workdir, args.sdk_root), firestore_emulator(workdir, args.sdk_root)
     except ServiceUnavailable as exc:
         print(f"emulators unavailable: {exc}\nfalling back to the embedded decoder:\n")
         return run_embedded(workdir)
     try:
-        return run_with_emulators(workdir, messages, args.timeout)
+        return run_with_emulators(workdir, messages, args.timeout, args.sdk_root)
     except KeyboardInterrupt:
         print("\ninterrupted; every service was stopped", file=sys.stderr)
         return 130
-
-
-def _readable(line: bytes) -> bool:
-    try:
-        message_from_line(line)
-    except ValueError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
