@@ -25,6 +25,7 @@ from .core.message import Message
 from .steps import (
     add_metadata,
     client_id,
+    client_ip,
     decompress,
     geo_city,
     geo_isp,
@@ -87,7 +88,8 @@ DECODE: tuple[Stage, ...] = (
     Stage("ParseUserAgent", (user_agent.parse_user_agent,)),  # D-44
     Stage("NormalizeAttributes", (normalize.normalize_attributes,)),  # D-47..D-52
     Stage("SanitizeAttributes", (sanitize.sanitize_attributes,)),  # D-53..D-55
-    Stage("AddMetadata", (add_metadata.add_metadata,)),  # D-56..D-59
+    # D-69 checked once more, then D-56..D-59.
+    Stage("AddMetadata", (client_ip.remove_client_ip, add_metadata.add_metadata)),
 )
 
 

@@ -1,3 +1,6 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ingestion.adapters.dedup import InMemoryDedupStore, NoDedup
 from support import FakeClock
 
@@ -28,3 +31,25 @@ def test_no_dedup_never_reports_duplicates():
     store = NoDedup()
     store.mark_delivered("u")
     assert not store.is_duplicate("u")
+
+
+def test_expired_marks_are_swept_as_new_ones_arrive():
+    clock = FakeClock(1000.0)
+    store = InMemoryDedupStore(window_seconds=10, clock=clock)
+    for index in range(1000):
+        store.mark_delivered(f"/submit/{index}")
+        clock.now += 1
+    # Never more than the live window (10 marks) plus the two swept per mark can lag behind.
+    assert len(store) <= 12
+    assert store.is_duplicate("/submit/999") and not store.is_duplicate("/submit/0")
+
+
+@given(st.lists(st.text(max_size=6), max_size=400), st.integers(min_value=1, max_value=50))
+def test_the_store_never_holds_more_than_its_bound(uris, bound):
+    store = InMemoryDedupStore(window_seconds=None, clock=FakeClock(0.0), max_entries=bound)
+    for uri in uris:
+        store.mark_delivered(uri)
+        assert len(store) <= bound
+        assert store.is_duplicate(uri)  # the newest mark is always kept
+    # The most recently marked distinct uris are the ones kept.
+    assert len(store) == min(bound, len(set(uris)))

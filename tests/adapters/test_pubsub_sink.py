@@ -9,6 +9,8 @@ import gzip
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingestion.adapters.pubsub_sink import (
     BATCH_MAX_LATENCY_SECONDS,
@@ -25,7 +27,7 @@ from ingestion.adapters.pubsub_sink import (
     provenance_attributes,
     topic_path,
 )
-from ingestion.core.limits import MAX_ENCODABLE_MESSAGE_BYTES
+from ingestion.core.limits import MAX_ATTRIBUTES, MAX_ENCODABLE_MESSAGE_BYTES
 from ingestion.core.message import Message
 from ingestion.core.templates import MissingPlaceholder
 from ingestion.entrypoints import decoder_function
@@ -349,3 +351,106 @@ def test_the_composition_root_builds_a_tuned_client(monkeypatch):
         assert built.error_provenance == {"input": "raw", "input_type": "pubsub", "job_name": "job"}
     finally:
         built.publisher.stop()  # type: ignore[attr-defined]
+
+
+# --- routing: a decoded message its topic cannot take goes to the error topic ------------------
+class NotFoundPublisher(FakePublisher):
+    """Fails publishes to topics in ``missing`` with the client's NotFound."""
+
+    def __init__(self, missing: frozenset[str]) -> None:
+        super().__init__()
+        self.missing = missing
+
+    def publish(self, topic: str, data: bytes, **attributes: str) -> concurrent.futures.Future[str]:
+        name = topic.rsplit("/", 1)[-1]
+        if name not in self.missing:
+            return super().publish(topic, data, **attributes)
+        from google.api_core.exceptions import NotFound
+
+        future: concurrent.futures.Future[str] = concurrent.futures.Future()
+        future.set_exception(NotFound(f"Topic not found: {name}"))
+        return future
+
+
+def routed(namespace: str, doctype: str) -> Message:
+    attributes = {"document_namespace": namespace, "document_type": doctype, "x": "1"}
+    return Message(attributes, b"{}")
+
+
+@pytest.mark.parametrize(
+    ("namespace", "doctype"),
+    [
+        ("org-mozilla-fenix!", "baseline"),  # a character Pub/Sub refuses
+        ("org mozilla", "baseline"),
+        ("a", "b" * 260),  # too long
+        ("goog", "x"),  # reserved prefix
+    ],
+)
+def test_an_invalid_rendered_topic_name_sends_the_message_to_the_error_topic(namespace, doctype):
+    publisher = FakePublisher()
+    out = sink(publisher, decoded_topic="${document_namespace}-${document_type}")
+    out.deliver([routed(namespace, doctype)], [])
+    ((topic, _, attributes),) = publisher.published
+    assert topic == "decoder-errors"
+    assert attributes["error_type"] == "InvalidDecodedTopic"
+    assert attributes["document_type"] == doctype[:1024]
+    assert out.counter_values()["rerouted:InvalidDecodedTopic"] == 1
+
+
+def test_a_template_missing_its_attribute_sends_the_message_to_the_error_topic():
+    publisher = FakePublisher()
+    sink(publisher, decoded_topic="d-${document_type}").deliver([Message({}, b"{}")], [])
+    assert [(t, a["error_type"]) for t, _, a in publisher.published] == [
+        ("decoder-errors", "InvalidDecodedTopic")
+    ]
+
+
+def test_a_missing_decoded_topic_sends_the_message_to_the_error_topic_not_back_to_pubsub():
+    pytest.importorskip("google.api_core")
+    publisher = NotFoundPublisher(missing=frozenset({"t-nope"}))
+    out = sink(publisher, decoded_topic="t-${document_type}")
+    out.deliver([routed("ns", "nope"), routed("ns", "main")], [])
+    delivered = sorted((t, a.get("error_type")) for t, _, a in publisher.published)
+    assert delivered == [("decoder-errors", "DecodedTopicNotFound"), ("t-main", None)]
+    # Other failures still ask for a redelivery.
+    with pytest.raises(DeliveryFailed):
+        sink(
+            FakePublisher(failing=frozenset({"t-main"})), decoded_topic="t-${document_type}"
+        ).deliver([routed("ns", "main")], [])
+
+
+def test_a_static_decoded_topic_must_be_a_valid_name():
+    with pytest.raises(ValueError, match="not a valid Pub/Sub topic name"):
+        DecodedTopics("p", "no spaces allowed")
+
+
+def test_the_topic_cache_is_bounded_whatever_names_arrive(monkeypatch):
+    from ingestion.adapters import pubsub_sink as module
+
+    monkeypatch.setattr(module, "MAX_CACHED_TOPICS", 50)
+    topics = DecodedTopics("p", "d-${document_namespace}-${document_type}")
+    for index in range(500):
+        topics.path_for({"document_namespace": f"n{index}", "document_type": "t"})
+        assert len(topics._paths) <= 50
+
+
+# --- Pub/Sub's 100 attributes, enforced deterministically at the output -----------------------
+@given(
+    # Upper-case names: none of them is one the sink removes for other reasons.
+    extra=st.dictionaries(
+        st.text("ABCDEFGHIJ", min_size=1, max_size=8), st.text(max_size=4), max_size=150
+    ),
+    order=st.randoms(),
+)
+def test_at_most_100_attributes_are_published_and_always_the_same_ones(extra, order):
+    base = {"document_namespace": "ns", "document_type": "t", "error_type": "ParsePayload"}
+    attributes = {**extra, **base}
+    shuffled = list(attributes.items())
+    order.shuffle(shuffled)
+    first, _ = outgoing_attributes(attributes, {"job_name": "j"})
+    second, _ = outgoing_attributes(dict(shuffled), {"job_name": "j"})
+    assert first == second
+    assert len(first) <= MAX_ATTRIBUTES
+    assert base.items() <= first.items() and first["job_name"] == "j"
+    if len(attributes) + 1 > MAX_ATTRIBUTES:
+        assert int(first["attributes_dropped"]) == len(attributes) + 1 - (MAX_ATTRIBUTES - 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -121,3 +122,64 @@ def test_no_exception_escapes_and_no_ip_is_output(
     for error in outcome.errors:
         assert error.attributes["error_type"]
         assert error.attributes["exception_class"]
+
+
+class RecordingPublisher:
+    """A publisher whose topics exist only if listed: others fail as Pub/Sub's NotFound."""
+
+    def __init__(self, existing: set[str]) -> None:
+        self.existing = existing
+        self.published: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def publish(self, topic: str, data: bytes, **attributes: str):
+        import concurrent.futures
+
+        from google.api_core.exceptions import NotFound
+
+        future: concurrent.futures.Future[str] = concurrent.futures.Future()
+        name = topic.rsplit("/", 1)[-1]
+        if name in self.existing or name == "decoder-errors":
+            self.published.append((name, data, attributes))
+            future.set_result("1")
+        else:
+            future.set_exception(NotFound(f"Topic not found: {name}"))
+        return future
+
+
+spelled = st.sampled_from(
+    ["org-example-app", "ORG-EXAMPLE-APP", "org_example_app", "Org-Example-App"]
+)
+hostile_names = st.one_of(spelled, segment, st.just("x" * 300), st.just("goog"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(namespace=hostile_names, doctype=st.one_of(st.just("baseline"), segment), client=ips)
+def test_per_doctype_routing_never_loops_and_never_leaks(service, namespace, doctype, client):
+    pytest.importorskip("google.api_core")
+    from ingestion.adapters.pubsub_sink import PubSubSink
+
+    publisher = RecordingPublisher({"decoded-org-example-app-baseline"})
+    sink = PubSubSink(
+        publisher, project="p", decoded_topic="decoded-${document_namespace}-${document_type}"
+    )
+    routed = DecoderService(service.context, sink)
+    body = {
+        "client_info": {"telemetry_sdk_build": "61.2.0", "client_id": str(uuid.uuid4())},
+        "ping_info": {
+            "seq": 1,
+            "start_time": "2026-11-20T10:00:00Z",
+            "end_time": "2026-11-20T10:05:00Z",
+        },
+    }
+    attributes = {
+        "uri": f"/submit/{namespace}/{doctype}/1/{uuid.uuid4()}",
+        "x_forwarded_for": client,
+        "submission_timestamp": "2026-11-20T10:15:30.123456Z",
+    }
+    outcome = routed.process(Message(attributes, json.dumps(body).encode()))  # never raises
+    assert len(outcome.decoded) + len(outcome.errors) + len(outcome.dropped) == 1
+    assert len(publisher.published) == len(outcome.decoded) + len(outcome.errors)
+    for topic, data, published in publisher.published:
+        assert client not in repr(published) and client.encode() not in data
+        if "error_type" not in published:  # decoded: only to the canonical topic
+            assert topic == "decoded-org-example-app-baseline"

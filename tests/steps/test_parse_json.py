@@ -6,6 +6,7 @@ from ingestion.core.errors import InvalidJson
 from ingestion.core.message import Message
 from ingestion.steps.limit_payload_size import limit_payload_size
 from ingestion.steps.parse_json import (
+    MAX_JSON_DEPTH,
     IntegerOutOfRange,
     parse_json,
     parse_object,
@@ -119,3 +120,33 @@ def test_many_plus_signs_before_a_rounded_integer(rounded: bool) -> None:
             reject_rounded_integers(output, original)
     else:
         reject_rounded_integers(output, original)
+
+
+# --- the one nesting limit, enforced at parse time ----------------------------------------------
+def nested(depth: int, container: str = "[") -> bytes:
+    """An object holding ``depth`` nested containers in all (the object counts as one)."""
+    opening, closing = ("[", "]") if container == "[" else ('{"k":', "}")
+    inner = opening * (depth - 1) + "1" + closing * (depth - 1)
+    return ('{"a":' + inner + "}").encode()
+
+
+@pytest.mark.parametrize("container", ["[", "{"])
+def test_the_deepest_document_the_writer_can_write_back_passes(container):
+    document = parse_object(nested(MAX_JSON_DEPTH, container))
+    orjson.dumps(document)  # every later step serialises it: this must not fail
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 300, 1000])
+def test_deeper_documents_are_a_precise_rejection(depth):
+    with pytest.raises(InvalidJson, match=f"nested deeper than {MAX_JSON_DEPTH} levels"):
+        parse_object(nested(depth))
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    payload = orjson.dumps({"s": "[" * 1000, "t": "{" * 1000, "deep": [[[1]]]})
+    assert parse_object(payload)["deep"] == [[[1]]]
+
+
+def test_the_limit_is_the_json_writers_own():
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps(orjson.loads(nested(MAX_JSON_DEPTH + 1)))

@@ -7,10 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import BEAM_RESOURCES, shared_path
 from ingestion.context import Context
-from ingestion.core.message import Message
+from ingestion.core.message import Message, is_client_ip_name
 from ingestion.steps.strip_metadata import strip_metadata
 from support import expected_lines
 
@@ -165,3 +167,18 @@ def test_decoded_output_strips_back_to_its_attributes(name: str) -> None:
             assert attributes[key] == value, key
         for key in ("document_namespace", "document_type", "document_version", "document_id"):
             assert result.attributes[key] == attributes[key]
+
+
+# --- a replayed payload can never bring a client IP back (D-69) --------------------------------
+@given(
+    ip=st.ip_addresses().map(str),
+    block=st.sampled_from(["header", "uri", "geo", "isp", "user_agent"]),
+    name=st.sampled_from(["x_forwarded_for", "remote_addr", "X-Forwarded-For", "REMOTE_ADDR"]),
+)
+def test_replayed_metadata_never_restores_a_client_ip_attribute(ip, block, name):
+    document = {"metadata": {block: {name: ip, "dnt": "1"}, "header": {"date": "d"}}}
+    stripped = strip(document)
+    if block in ("header", "uri"):  # restored under their own names: the IP must not come back
+        assert ip not in stripped.attributes.values()
+    assert not any(is_client_ip_name(key) for key in stripped.attributes)
+    assert stripped.attributes["date"] == "d"  # everything else still comes back

@@ -7,6 +7,11 @@ Pub/Sub spells the message fields both ways (``messageId``/``message_id``,
 ``publishTime``/``publish_time``) and omits ``data`` for an empty payload, as a stub-installer
 ping has. The Pub/Sub message id is copied into the ``message_id`` attribute: stub-installer
 document ids are derived from it (D-06, D-13).
+
+Two more forms are accepted because producers other than Pub/Sub push send them: a structured
+CloudEvent whose payload is ``data_base64`` (the CloudEvents JSON format for binary data) or a
+``data`` JSON string, and a body sent with ``Content-Encoding: gzip``, inflated up to
+``MAX_BODY_BYTES`` (a Pub/Sub message is at most 10 MB, 13.4 MB once base64-encoded in JSON).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +29,7 @@ from ..core.errors import UnreadableInput
 from ..core.message import Message
 
 CLOUDEVENT_JSON = "application/cloudevents+json"
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class InvalidEnvelope(UnreadableInput):
@@ -51,25 +58,59 @@ def parse_envelope(body: bytes, headers: Mapping[str, str]) -> Delivery:
         raise
 
 
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """A header by its lower-case name, from a case-insensitive or a plain mapping."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), "")
+    return value
+
+
+def _inflated(body: bytes) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        inflated = inflater.decompress(body, MAX_BODY_BYTES + 1)
+    except zlib.error as exc:
+        raise InvalidEnvelope(f"request body is not valid gzip: {exc}") from exc
+    if len(inflated) > MAX_BODY_BYTES:
+        raise InvalidEnvelope(f"request body inflates beyond {MAX_BODY_BYTES} bytes")
+    if not inflater.eof:
+        raise InvalidEnvelope("request body is truncated gzip")
+    return inflated
+
+
+def _cloudevent_data(document: dict[str, Any]) -> Any:
+    """The object a structured CloudEvent carries, from ``data`` or ``data_base64``."""
+    data = document.get("data")
+    if data is None and isinstance(document.get("data_base64"), str):
+        try:
+            data = base64.b64decode(document["data_base64"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidEnvelope("CloudEvent data_base64 is not valid base64") from exc
+    if isinstance(data, str | bytes):  # JSON text, as some producers send it
+        try:
+            data = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEnvelope("CloudEvent data is not JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidEnvelope("CloudEvent has no data object")
+    return data
+
+
 def _parse(body: bytes, headers: Mapping[str, str]) -> Delivery:
+    if _header(headers, "content-encoding").strip().lower() == "gzip":
+        body = _inflated(body)
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidEnvelope(f"request body is not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise InvalidEnvelope("request body is not a JSON object")
-    content_type = headers.get("content-type", headers.get("Content-Type", ""))
-    event_id = headers.get("ce-id") or headers.get("Ce-Id")
+    content_type = _header(headers, "content-type")
+    event_id = _header(headers, "ce-id") or None
     if content_type.startswith(CLOUDEVENT_JSON) or "specversion" in document:
         event_id = document.get("id")
-        document = document.get("data")
-        if isinstance(document, str):  # data_base64-style producers
-            try:
-                document = orjson.loads(document)
-            except orjson.JSONDecodeError as exc:
-                raise InvalidEnvelope("CloudEvent data is not JSON") from exc
-        if not isinstance(document, dict):
-            raise InvalidEnvelope("CloudEvent has no data object")
+        document = _cloudevent_data(document)
     record = document.get("message")
     if not isinstance(record, dict):
         raise InvalidEnvelope("no Pub/Sub message in the request")

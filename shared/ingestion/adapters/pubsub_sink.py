@@ -30,13 +30,19 @@ import concurrent.futures
 import dataclasses
 import gzip
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from ..core.errors import TransientFailure
-from ..core.limits import MAX_ENCODABLE_MESSAGE_BYTES, truncate_attributes
+from ..core.error_output import to_error_message
+from ..core.errors import InvalidTopicName, TopicNotFound, TransientFailure, UnroutableMessage
+from ..core.limits import (
+    MAX_ENCODABLE_MESSAGE_BYTES,
+    limit_attribute_count,
+    truncate_attributes,
+)
 from ..core.message import CLIENT_IP_ATTRIBUTES, Message
-from ..core.templates import placeholders, render
+from ..core.templates import MissingPlaceholder, placeholders, render
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +78,28 @@ BATCH_MAX_LATENCY_SECONDS = 0.005
 BATCH_MAX_MESSAGES = 100
 BATCH_MAX_BYTES = 9 * 1000 * 1000  # under the 10 MB PublishRequest limit
 
+_TOPIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}")
+MAX_CACHED_TOPICS = 10_000
+# Kept first when a message has more than 100 attributes: what identifies and explains it.
+PRESERVED_ATTRIBUTES = frozenset(
+    {
+        "document_namespace",
+        "document_type",
+        "document_version",
+        "document_id",
+        "submission_timestamp",
+        "uri",
+        "error_type",
+        "error_message",
+        "exception_class",
+        "stack_trace",
+        "input",
+        "input_type",
+        "job_name",
+        DEBUG_ATTRIBUTE,
+    }
+)
+
 # ``PublisherClient.publish(topic, data, ordering_key, retry, timeout, **attributes)`` takes the
 # attributes as keyword arguments, so an attribute with one of these names cannot be published.
 # The edge never sets them (D-03); one arriving from elsewhere is dropped and counted.
@@ -104,6 +132,12 @@ def topic_path(project: str, topic: str) -> str:
     return f"projects/{project}/topics/{topic}"
 
 
+def is_valid_topic_name(name: str) -> bool:
+    """Pub/Sub's rule: 3-255 characters of letters, digits and ``-_.~+%``, starting with a
+    letter, and not starting with ``goog``."""
+    return _TOPIC_NAME.fullmatch(name) is not None and not name.lower().startswith("goog")
+
+
 class DecodedTopics:
     """The decoded topic path of a message, rendered once per (namespace, doctype).
 
@@ -112,6 +146,8 @@ class DecodedTopics:
     """
 
     def __init__(self, project: str, template: str = DEFAULT_DECODED_TOPIC) -> None:
+        if not placeholders(template) and not is_valid_topic_name(template):
+            raise ValueError(f"decoded topic {template!r} is not a valid Pub/Sub topic name")
         unsupported = sorted(set(placeholders(template)) - set(ROUTING_ATTRIBUTES))
         if unsupported:
             raise ValueError(
@@ -124,7 +160,8 @@ class DecodedTopics:
         self._paths: dict[tuple[str | None, str | None], str] = {}
 
     def path_for(self, attributes: Mapping[str, str]) -> str:
-        """Raises ``MissingPlaceholder`` for an absent attribute the template needs."""
+        """The topic path; raises ``InvalidTopicName`` when the rendered name is not one Pub/Sub
+        accepts, ``MissingPlaceholder`` for an absent attribute the template needs."""
         if self._static is not None:
             return self._static
         key = (attributes.get("document_namespace"), attributes.get("document_type"))
@@ -133,7 +170,12 @@ class DecodedTopics:
             routing = {
                 name: value for name, value in zip(ROUTING_ATTRIBUTES, key, strict=True) if value
             }
-            path = topic_path(self.project, render(self.template, routing))
+            name = render(self.template, routing)
+            if not is_valid_topic_name(name):
+                raise InvalidTopicName(f"{name!r} is not a valid Pub/Sub topic name")
+            path = topic_path(self.project, name)
+            if len(self._paths) >= MAX_CACHED_TOPICS:  # names come from messages: bounded
+                self._paths.clear()
             self._paths[key] = path
         return path
 
@@ -165,14 +207,15 @@ def outgoing_attributes(
 ) -> tuple[dict[str, str], list[str]]:
     """Attributes as published, and the names dropped because the client cannot publish them.
 
-    The IP attributes are removed, ``extra`` is added, then keys and values are cut to Pub/Sub's
-    limits (D-62).
+    The IP attributes are removed, ``extra`` is added, then the map is cut to Pub/Sub's 100
+    attributes (deterministically: ``limit_attribute_count``) and keys and values to its sizes
+    (D-62).
     """
     kept = {key: value for key, value in attributes.items() if key not in _NEVER_PUBLISHED}
     if extra:
         kept.update(extra)
     unpublishable = [key for key in attributes if key in UNPUBLISHABLE_ATTRIBUTES]
-    return truncate_attributes(kept), unpublishable
+    return truncate_attributes(limit_attribute_count(kept, PRESERVED_ATTRIBUTES)), unpublishable
 
 
 def provenance_attributes(input_name: str, job_name: str) -> dict[str, str]:
@@ -192,6 +235,7 @@ class Outgoing:
     topic: str
     data: bytes
     attributes: dict[str, str]
+    source: Message | None = None  # the decoded message, should its topic turn out missing
 
 
 class PubSubSink:
@@ -239,9 +283,12 @@ class PubSubSink:
         self.published: collections.Counter[str] = collections.Counter()
         self.truncated_payloads = 0
         self.dropped_attributes = 0
+        # Decoded messages sent to the error topic instead, by error_type.
+        self.rerouted: collections.Counter[str] = collections.Counter()
 
     def counter_values(self) -> dict[str, int]:
         values = {f"published:{kind}": count for kind, count in self.published.items()}
+        values.update({f"rerouted:{kind}": count for kind, count in self.rerouted.items()})
         values["truncated_payloads"] = self.truncated_payloads
         values["dropped_attributes"] = self.dropped_attributes
         return values
@@ -272,7 +319,9 @@ class PubSubSink:
         """Append ``message`` for ``topic`` and, when it carries ``x_debug_id``, its debug copy."""
         level = self.gzip_level
         data, truncated = encode_payload(message.payload, compression, max_bytes, level)
-        outgoing.append(Outgoing(kind, topic, data, attributes))
+        outgoing.append(
+            Outgoing(kind, topic, data, attributes, message if kind == DECODED else None)
+        )
         if self.debug_topic is not None and DEBUG_ATTRIBUTE in message.attributes:
             if self.debug_compression != compression:
                 data, debug_truncated = encode_payload(
@@ -303,11 +352,56 @@ class PubSubSink:
             )
         return outgoing
 
+    # --- routing -----------------------------------------------------------------------------
+    def _unroutable(self, message: Message, reason: UnroutableMessage) -> Message:
+        """The error output of a decoded message that its decoded topic cannot take."""
+        self.rerouted[reason.error_type or "unroutable"] += 1
+        log.error(
+            "decoded message sent to the error topic: %s",
+            reason,
+            extra={"error_type": reason.error_type},
+        )
+        return to_error_message(message, reason, "PublishDecoded")
+
+    def _routable(self, decoded: Sequence[Message]) -> tuple[list[Message], list[Message]]:
+        """The decoded messages whose topic name is valid, and the others' error outputs."""
+        routable: list[Message] = []
+        unroutable: list[Message] = []
+        for message in decoded:
+            try:
+                self.decoded_topics.path_for(message.attributes)
+            except (InvalidTopicName, MissingPlaceholder) as exc:
+                reason = (
+                    exc
+                    if isinstance(exc, InvalidTopicName)
+                    else InvalidTopicName(f"the decoded topic template needs the {exc} attribute")
+                )
+                unroutable.append(self._unroutable(message, reason))
+            else:
+                routable.append(message)
+        return routable, unroutable
+
     # --- publishing -------------------------------------------------------------------------
     def deliver(self, decoded: Sequence[Message], errors: Sequence[Message]) -> None:
-        """Publish everything concurrently, wait for all of it; raise ``DeliveryFailed``."""
-        outgoing = self.prepare(decoded, errors)
-        started: list[tuple[str, concurrent.futures.Future[str]]] = []
+        """Publish everything concurrently, wait for all of it; raise ``DeliveryFailed``.
+
+        A decoded message whose topic name is invalid, or whose topic does not exist, goes to
+        the error topic (``InvalidDecodedTopic``, ``DecodedTopicNotFound``) instead of failing
+        the delivery: its name comes from the message, so a retry would fail the same way.
+        """
+        routable, unroutable = self._routable(decoded)
+        missing = self._publish(self.prepare(routable, [*errors, *unroutable]))
+        if missing:
+            errors_for_missing = [
+                self._unroutable(message, TopicNotFound(f"decoded topic {topic} does not exist"))
+                for topic, message in missing
+            ]
+            self._publish(self.prepare([], errors_for_missing))  # the error topic: no decoded
+
+    def _publish(self, outgoing: list[Outgoing]) -> list[tuple[str, Message]]:
+        """Publish and wait; the decoded messages whose topic was not found, or raise."""
+        missing: list[tuple[str, Message]] = []
+        started: list[tuple[Outgoing, concurrent.futures.Future[str]]] = []
         failures: list[BaseException] = []
         for item in outgoing:
             try:
@@ -315,13 +409,13 @@ class PubSubSink:
             except Exception as exc:  # e.g. a stopped client: publish nothing more
                 failures.append(exc)
                 break
-            started.append((item.kind, future))
+            started.append((item, future))
         not_started = len(outgoing) - len(started) - len(failures)
 
         done, _ = concurrent.futures.wait(
             [future for _, future in started], timeout=self.timeout_seconds
         )
-        for kind, future in started:
+        for item, future in started:
             if future not in done:
                 failures.append(
                     TimeoutError(f"publish not finished after {self.timeout_seconds:g} s")
@@ -329,13 +423,25 @@ class PubSubSink:
                 continue
             error = future.exception()
             if error is None:
-                self.published[kind] += 1
+                self.published[item.kind] += 1
+            elif item.source is not None and _is_not_found(error):
+                missing.append((item.topic, item.source))
             else:
                 failures.append(error)
         if failures:
             raise DeliveryFailed(
                 len(failures) + not_started, len(outgoing), failures[0]
             ) from failures[0]
+        return missing
+
+
+def _is_not_found(error: BaseException) -> bool:
+    """Whether a publish failed because its topic does not exist."""
+    try:
+        from google.api_core.exceptions import NotFound
+    except ImportError:  # pragma: no cover - the client library always brings it
+        return False
+    return isinstance(error, NotFound)
 
 
 def tuned_publisher() -> Any:

@@ -78,6 +78,22 @@ class InvalidJsonObject(Rejection):
     reference_class = "java.io.UncheckedIOException"
 
 
+# --- Routing to a decoded topic ---------------------------------------------------------------
+class UnroutableMessage(Rejection):
+    """A decoded message that cannot be published to its decoded topic: it goes to the error
+    topic instead of being retried forever (a topic name comes from the message)."""
+
+    reference_class = "com.google.api.gax.rpc.NotFoundException"
+
+
+class InvalidTopicName(UnroutableMessage):
+    error_type = "InvalidDecodedTopic"
+
+
+class TopicNotFound(UnroutableMessage):
+    error_type = "DecodedTopicNotFound"
+
+
 # --- Deduplication --------------------------------------------------------------------------
 class DuplicateMessage(Rejection):
     error_type = "Duplicate"

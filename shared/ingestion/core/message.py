@@ -15,6 +15,14 @@ from typing import Any
 
 # Attributes that carry the client's IP address; no output may ever contain them (D-69).
 CLIENT_IP_ATTRIBUTES = ("remote_addr", "x_forwarded_for")
+_CLIENT_IP_NAMES = frozenset(CLIENT_IP_ATTRIBUTES)
+
+
+def is_client_ip_name(name: object) -> bool:
+    """True for a client-IP attribute name in any spelling (``X-Forwarded-For`` too)."""
+    return isinstance(name, str) and name.lower().replace("-", "_") in _CLIENT_IP_NAMES
+
+
 # URIs of stub-installer pings: no body, every field in the path, and no unique id (D-13, D-16).
 STUB_PREFIX = "/stub/"
 

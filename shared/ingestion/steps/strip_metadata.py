@@ -5,6 +5,9 @@ AddMetadata) carries a ``metadata`` object and top-level fields that AddMetadata
 (D-56). Removing them here, before scrubbing and validation, restores the submitted payload and
 its attributes, which is what makes the decoder idempotent on its own output (D-75).
 
+A client-IP attribute is never restored, in any spelling: IP removal ran long before (D-69), and a
+payload cannot be allowed to bring one back.
+
 Values become attributes rendered as Jackson's ``asText()`` would render them, since that is what
 the reference does: strings as they are, booleans ``true``/``false``, integers in decimal, floats
 as Java's ``Double.toString``, ``null`` as ``"null"`` and objects or arrays as ``""``.
@@ -16,7 +19,7 @@ from typing import Any
 
 from ..context import Context
 from ..core.jackson import as_text
-from ..core.message import Message
+from ..core.message import Message, is_client_ip_name
 from ..core.metadata_layout import (
     IDENTIFYING_FIELDS,
     PREFIXED_GROUPS,
@@ -36,7 +39,7 @@ def _collect_block(metadata: dict[str, Any], block: str, prefix: str, into: dict
     if not isinstance(entries, dict):
         return
     for key, value in entries.items():
-        if value is not None:
+        if value is not None and not is_client_ip_name(prefix + key):
             into[prefix + key] = as_text(value)
 
 
