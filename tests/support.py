@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ingestion.adapters.files import read_lines
+from ingestion.adapters.file_reader import read_lines
 from ingestion.context import Context
 from ingestion.core.lines import message_from_line
 from ingestion.core.message import Message

@@ -2,7 +2,8 @@ import base64
 import gzip
 import json
 
-from ingestion.adapters.files import FileSink, read_lines
+from ingestion.adapters.file_reader import read_lines
+from ingestion.adapters.file_sink import FileSink
 from ingestion.core.message import Message
 from ingestion.core.partitions import sanitize
 

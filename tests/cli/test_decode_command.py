@@ -5,25 +5,33 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
+import resource
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from adapters.gzip_variants import expected, variants
 from conftest import REPO
 from ingestion.local.demo_geoip import build_demo_city_db, build_demo_isp_db
 
 SAMPLES = REPO / "samples" / "raw-messages.ndjson"
 
 
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, **options: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ingestion.cli", "decode", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
         env={"PYTHONPATH": str(REPO / "shared"), "PATH": "/usr/bin:/bin"},
+        **options,
     )
 
 
@@ -120,3 +128,102 @@ def test_missing_input_is_a_usage_error(tmp_path):
     result = run(tmp_path / "absent.ndjson", "--output", tmp_path)
     assert result.returncode == 2
     assert "input not found" in result.stderr
+
+
+DAMAGE_LINE = re.compile(r"ingestion: damaged input (.+) at byte (\d+) after (\d+) lines: (.+)")
+MESSAGES = b"".join(b'{"payload": "", "messageId": "%d"}\n' % n for n in range(2000))
+
+
+def check_damage_report(folder: Path, inputs: dict[str, bytes]) -> None:
+    """Run over ``inputs`` (name: content); everything the reference reads is counted, each
+    damaged file reported once, in order, with its offset and lines; never a traceback."""
+    paths = []
+    for name, data in inputs.items():
+        paths.append(folder / name)
+        paths[-1].write_bytes(data)
+    result = run(*paths, "--output", folder / "out", "--summary-json", folder / "summary.json")
+    assert "Traceback" not in result.stderr
+    wants = [expected(path.read_bytes(), named_gzip=path.suffix == ".gz") for path in paths]
+    damaged = [
+        {"file": str(path), "offset": want.damage_at, "lines_read": len(want.lines)}
+        for path, want in zip(paths, wants, strict=True)
+        if want.damage_at is not None
+    ]
+    assert result.returncode == (1 if damaged else 0), result.stderr
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["counts"].get("input", 0) == sum(len(want.lines) for want in wants)
+    assert [{k: d[k] for k in ("file", "offset", "lines_read")} for d in summary["damaged"]] == (
+        damaged
+    )
+    reported = [DAMAGE_LINE.fullmatch(line) for line in result.stderr.splitlines()]
+    assert [
+        {"file": m[1], "offset": int(m[2]), "lines_read": int(m[3])} for m in reported if m
+    ] == damaged
+    assert [m[4] for m in reported if m] == [d["reason"] for d in summary["damaged"]]
+
+
+def test_damaged_inputs_are_reported_and_the_run_goes_on(tmp_path):
+    whole = gzip.compress(MESSAGES)
+    check_damage_report(
+        tmp_path,
+        {
+            "intact.ndjson": MESSAGES[:340],
+            "truncated.ndjson.gz": whole[: len(whole) // 2],
+            "bad-crc.ndjson.gz": whole[:-8] + bytes([whole[-8] ^ 1]) + whole[-7:],
+            "not-gzip.ndjson.gz": MESSAGES[:340],
+            "trailing-garbage.ndjson.gz": whole + b"garbage",
+            "gzip-by-content.ndjson": whole,
+            "random.ndjson": bytes(range(256)) * 3,
+        },
+    )
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(variants(), min_size=1, max_size=5))
+def test_no_input_content_gives_a_traceback(inputs):
+    with tempfile.TemporaryDirectory() as folder:
+        names = {f"in{index}{suffix}": data for index, (suffix, data) in enumerate(inputs)}
+        check_damage_report(Path(folder), names)
+
+
+def test_a_template_leaving_the_output_is_a_usage_error(tmp_path):
+    result = run(
+        SAMPLES, "--output", tmp_path / "out", "--decoded-template", "../${document_type:-t}/"
+    )
+    assert result.returncode == 2
+    assert "would write outside the output directory" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not tmp_path.joinpath("out").exists()
+
+
+def test_a_template_placeholder_without_default_is_a_usage_error(tmp_path):
+    # As the reference at start-up: a message without the attribute would have no place.
+    result = run(SAMPLES, "--output", tmp_path / "out", "--error-template", "${submission_hour}/")
+    assert result.returncode == 2
+    assert "give every placeholder a default" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_more_partitions_than_the_open_file_limit(tmp_path):
+    source = tmp_path / "in.ndjson"
+    source.write_text("".join(f'{{"uri": "/bad/{n}", "payload": ""}}\n' for n in range(2000)))
+
+    def lower_the_limit() -> None:
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        )
+
+    result = run(
+        source,
+        "--output",
+        tmp_path / "out",
+        "--error-template",
+        "${uri:-none}/",
+        "--summary-json",
+        tmp_path / "summary.json",
+        preexec_fn=lower_the_limit,
+    )
+    assert result.returncode == 0, result.stderr
+    files = json.loads((tmp_path / "summary.json").read_text())["files"]
+    assert len(files) == len(set(files)) == 2000
+    assert len(lines(tmp_path / "out", "error")) == 2000

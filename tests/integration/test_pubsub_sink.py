@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.adapters.files import read_lines
+from ingestion.adapters.file_reader import read_lines
 from ingestion.adapters.pubsub_sink import (
     DEBUG,
     DECODED,

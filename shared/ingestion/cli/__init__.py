@@ -1,8 +1,9 @@
 """The ``ingestion`` command: one module per command group, each adding its own sub-commands.
 
 ``decode`` runs the whole decoder over message files. Exit codes are the same for every
-command: 0 when the run completed (rejected messages are data, not failures), 2 with a one-line
-reason for misuse and configuration errors.
+command: 0 when the run completed (rejected messages are data, not failures), 1 when it completed
+but some input could not be read to its end (what could be read was processed; each damage is
+reported on a line of its own), 2 with a one-line reason for misuse and configuration errors.
 """
 
 from __future__ import annotations

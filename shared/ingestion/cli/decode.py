@@ -3,6 +3,11 @@
 Lines are processed in input order. A uri counts as delivered once its decoded line is written, so
 a later line with the same uri in the same run is a ``Duplicate`` (in-memory, for the whole run;
 ``--no-dedup`` turns it off).
+
+Exit status: 0 when every input was read to its end; 1 when the run completed but some input was
+damaged (its lines before the damage were processed; one stderr line per damaged file); 2 with a
+one-line reason for usage and configuration errors (a template that would write outside
+``--output`` included).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..adapters.files import DEFAULT_DECODED_TEMPLATE, DEFAULT_ERROR_TEMPLATE
+from ..adapters.file_sink import DEFAULT_DECODED_TEMPLATE, DEFAULT_ERROR_TEMPLATE
 from ..context import ConfigurationError, ContextConfig
 from ..core.limits import MAX_PAYLOAD_BYTES
 from ..entrypoints.decode_files import FileOptions, decode_files
@@ -90,7 +95,14 @@ def run(args: argparse.Namespace) -> int:
     print_summary(summary)
     if args.summary_json:
         args.summary_json.write_text(json.dumps(summary, indent=2) + "\n")
-    return 0
+    damaged: list[dict[str, Any]] = summary["damaged"]
+    for damage in damaged:
+        print(
+            f"ingestion: damaged input {damage['file']} at byte {damage['offset']} "
+            f"after {damage['lines_read']} lines: {damage['reason']}",
+            file=sys.stderr,
+        )
+    return 1 if damaged else 0
 
 
 def print_summary(summary: dict[str, Any]) -> None:

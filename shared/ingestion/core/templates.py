@@ -57,3 +57,7 @@ def render(template: str, attributes: Mapping[str, str]) -> str:
 
 def placeholders(template: str) -> list[str]:
     return [m.group(1) for m in _PLACEHOLDER.finditer(template)]
+
+
+def placeholders_without_default(template: str) -> list[str]:
+    return [m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(2) is None]

@@ -3,6 +3,10 @@
 Resources are loaded once for the run; lines are read in order, turned into messages by the line
 codec and handed to the service in batches (a batch is flushed to the files before its uris
 count as delivered). A line that is not a message becomes a ``DecodePubsubMessages`` error.
+
+A damaged input file (``DamagedInput``: a truncated or corrupt gzip file, trailing garbage, an
+I/O error) does not stop the run: its lines before the damage are decoded like any others, the
+damage goes into the summary's ``damaged`` list, and the run goes on with the next file.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from typing import Any
 from tqdm import tqdm
 
 from ..adapters.dedup import InMemoryDedupStore, NoDedup
-from ..adapters.files import DEFAULT_DECODED_TEMPLATE, DEFAULT_ERROR_TEMPLATE, FileSink, read_lines
+from ..adapters.file_reader import DamagedInput, read_lines
+from ..adapters.file_sink import (
+    DEFAULT_DECODED_TEMPLATE,
+    DEFAULT_ERROR_TEMPLATE,
+    FileSink,
+    TemplateError,
+)
 from ..context import ConfigurationError, ContextConfig, build_context
 from ..core.lines import read_line
 from ..service.decoder import DecoderService, Input
@@ -40,19 +50,41 @@ class FileOptions:
     progress: bool = True
 
 
-def _items(inputs: Sequence[Path]) -> Iterator[Input]:
+def _items(inputs: Sequence[Path], damaged: list[DamagedInput]) -> Iterator[Input]:
+    """Every line of every input in order; a damaged file's readable lines, then the next file."""
     for path in inputs:
-        for line in read_lines(path):
-            yield read_line(line)
+        try:
+            for line in read_lines(path):
+                yield read_line(line)
+        except DamagedInput as damage:
+            damaged.append(damage)
+
+
+def _sink(options: FileOptions) -> FileSink:
+    try:
+        return FileSink(
+            options.output,
+            compress=options.gzip_output,
+            decoded_template=options.decoded_template,
+            error_template=options.error_template,
+        )
+    except TemplateError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def decode_files(
     inputs: Sequence[Path], config: ContextConfig, options: FileOptions
 ) -> dict[str, Any]:
-    """Decode every line of ``inputs`` into ``options.output``; the run's summary."""
+    """Decode every line of ``inputs`` into ``options.output``; the run's summary.
+
+    Raises ``ConfigurationError`` for a missing input, a resource that cannot be loaded or a
+    template that would write outside ``options.output`` (refused before anything is read; a
+    directory resolving outside it at run time stops the run, nothing written there).
+    """
     missing = [str(p) for p in inputs if not p.is_file()]
     if missing:
         raise ConfigurationError(f"input not found: {', '.join(missing)}")
+    sink = _sink(options)
     context = build_context(config)
     # Schemas, databases and compiled rules live for the whole run: keep them out of the
     # collector's generations so that per-message garbage collections stay cheap.
@@ -66,12 +98,8 @@ def decode_files(
     dedup = InMemoryDedupStore(window_seconds=None) if options.dedup else NoDedup()
     total_bytes = sum(p.stat().st_size for p in inputs)
     started = time.perf_counter()
-    with FileSink(
-        options.output,
-        compress=options.gzip_output,
-        decoded_template=options.decoded_template,
-        error_template=options.error_template,
-    ) as sink:
+    damaged: list[DamagedInput] = []
+    with sink:
         service = DecoderService(
             context, sink, dedup, include_stack_trace=options.include_stack_trace
         )
@@ -81,11 +109,27 @@ def decode_files(
             file=sys.stderr,
         )
         with progress:
-            items = _items(inputs)
-            while batch := list(itertools.islice(items, BATCH_LINES)):
-                service.process_batch(batch)
-                progress.update(len(batch))
+            items = _items(inputs, damaged)
+            try:
+                while batch := list(itertools.islice(items, BATCH_LINES)):
+                    service.process_batch(batch)
+                    progress.update(len(batch))
+            except TemplateError as exc:
+                raise ConfigurationError(str(exc)) from None
         files = sorted(str(p.relative_to(options.output)) for p in sink.files_written)
     elapsed = time.perf_counter() - started
     counts = dict(sorted(service.counters.snapshot().items()))
-    return {"counts": counts, "files": files, "seconds": round(elapsed, 3)}
+    return {
+        "counts": counts,
+        "files": files,
+        "damaged": [
+            {
+                "file": str(damage.path),
+                "offset": damage.offset,
+                "lines_read": damage.lines_read,
+                "reason": damage.reason,
+            }
+            for damage in damaged
+        ],
+        "seconds": round(elapsed, 3),
+    }

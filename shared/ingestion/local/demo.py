@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..adapters.files import read_lines
+from ..adapters.file_reader import read_lines
 from ..core.lines import read_line
 from ..core.message import Message
 from .demo_geoip import build_demo_city_db, build_demo_isp_db
