@@ -15,8 +15,9 @@ import pytest
 
 from conftest import INJECTED_TEST_SCHEMAS, PIPELINE_SCHEMAS, shared_path
 from ingestion.core.errors import SchemaNotFound, SchemaViolation
+from ingestion.core.names import normalize_path, snake_case
 from ingestion.resources import schemas as schemas_module
-from ingestion.resources.schemas import SchemaLoadError, SchemaStore, normalize_path, snake_case
+from ingestion.resources.schemas import SchemaLoadError, SchemaStore
 from ingestion.resources.validators import DEFAULT_ENGINE, ENGINES, Validator, compile_schema
 
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"

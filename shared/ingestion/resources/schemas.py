@@ -6,7 +6,8 @@ entries whose second path component is ``schemas`` count, as in the reference. L
 overlay earlier ones, the way gcp-ingestion writes its test schemas into the downloaded tree.
 
 Every path component is normalised with the reference's snake_case rule on the part before its
-first ``.``, both at load and at lookup, so ``first-shutdown`` finds ``first_shutdown`` (D-35).
+first ``.``, both at load and at lookup, so ``first-shutdown`` finds ``first_shutdown`` (D-35);
+the rule lives in ``core.names``, which the scrubber's rules use too.
 
 Loading only reads bytes: the full corpus (659 schemas, 25 MB) would take several hundred
 milliseconds to parse and far longer to compile, and one function instance sees few doctypes.
@@ -19,9 +20,7 @@ the reference, a document sent to it is validated and then rejected with ``No sc
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 import tarfile
 import threading
 import types
@@ -33,6 +32,7 @@ import orjson
 
 from ..core.errors import SchemaNotFound
 from ..core.jvm import java_split
+from ..core.names import normalize_path, snake_case
 from .validators import DEFAULT_ENGINE, ENGINES, Validator, compile_schema
 
 SCHEMA_SUFFIX = ".schema.json"
@@ -53,38 +53,9 @@ _EMPTY_METADATA: Mapping[str, Any] = types.MappingProxyType({})
 # A schema given directly (tests): parsed, or its JSON text.
 _SchemaSource = Mapping[str, Any] | str | bytes
 
-# SnakeCase.java, run on the reversed name: every non-word character and "_" is a separator,
-# then words break at "\b" and at the case changes below (written for the reversed text).
-_SEPARATORS = re.compile(r"[^\w]|_", re.ASCII)
-_REVERSED_WORD_BOUNDARY = re.compile(
-    r"\b"
-    r"|(?<=[a-z][A-Z])(?=\d*[A-Z])"
-    r"|(?<=[a-z][A-Z])(?=\d*[a-z])"
-    r"|(?<=[A-Z])(?=\d*[a-z])",
-    re.ASCII,
-)
-
 
 class SchemaLoadError(ValueError):
     """The schema location is missing, unreadable or not a schema tree or tarball."""
-
-
-@functools.lru_cache(maxsize=50_000)
-def snake_case(name: str) -> str:
-    """The reference's ``SnakeCase.format``: ``untrustedModules`` -> ``untrusted_modules``."""
-    reversed_words = _REVERSED_WORD_BOUNDARY.split(_SEPARATORS.sub(" ", name[::-1]))
-    words = (word.strip().lower() for word in reversed_words)
-    return "_".join(word for word in words if word)[::-1]
-
-
-def _normalize_component(component: str) -> str:
-    # The suffix after the first "." (".4.schema.json") is kept as it is.
-    head, dot, tail = component.partition(".")
-    return snake_case(head) + dot + tail
-
-
-def normalize_path(components: Iterable[str]) -> str:
-    return "/".join(_normalize_component(c) for c in components)
 
 
 def schema_path(namespace: str, doctype: str, version: str) -> str:

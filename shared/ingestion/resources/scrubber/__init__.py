@@ -7,6 +7,8 @@ redaction is a one-line edit with no code change.
 
 - ``rule_file``: validation helpers for the TOML values, and the ``_Invalid`` error they raise.
 - ``paths``: JSON paths (``parse_path``) and walking them (``resolve``).
+- ``names``: checks on ``document_namespace``/``document_type``, compared in the snake_case form
+  the schema store looks them up by, so no spelling of a docType escapes a rule about it.
 - ``conditions``: attribute, payload and client-id checks, and bug-id lookup.
 - ``redactions``: set-null, remove and search-code redactions.
 - ``rule``: one compiled ``Rule``, and the phases and actions it may have.

@@ -18,8 +18,9 @@ from .conditions import (
     _none_start_with,
     _payload_checks,
 )
+from .names import _DOCTYPE_ATTRIBUTES
 from .redactions import _redaction
-from .rule import _DOCTYPE_ATTRIBUTES, ACTIONS, PHASES, Rule
+from .rule import ACTIONS, PHASES, Rule
 from .rule_file import _Invalid, _no_unknown_keys, _string, _strings, _table
 
 SCHEMA_VERSION = 1

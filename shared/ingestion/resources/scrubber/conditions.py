@@ -3,7 +3,9 @@
 Attribute checks are plain functions of the attribute map, cheap enough to run for every rule;
 payload checks walk a JSON path and run only once a rule's attribute checks hold. String
 comparisons see only JSON strings (Jackson ``textValue()``), and a missing attribute behaves as
-the reference's null does (see each operator).
+the reference's null does (see each operator). A docType's names (``document_namespace``,
+``document_type``) are compared in snake_case form, as the schema store looks them up
+(``names``); every other attribute, ``uri`` included, as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...core.client_ids import payload_client_id
+from ...core.names import snake_case
+from .names import _DOCTYPE_ATTRIBUTES, _name_prefix_test, _name_test, _normalised_table
 from .paths import JsonPath, parse_path, resolve
 from .rule_file import _Invalid, _no_unknown_keys, _regex, _string, _strings, _table
 
@@ -24,6 +28,11 @@ ValueTest = Callable[[Any], bool]
 
 
 def _attribute_test(where: str, name: str, operator: str, operand: object) -> AttributeCheck:
+    if name in _DOCTYPE_ATTRIBUTES:
+        check = _name_test(where, name, operator, operand)
+        if check is None:
+            raise _Invalid(f"{where}: unknown attribute operator {operator!r}")
+        return check
     if operator == "equals":
         expected = _string(where, operand)
         return lambda attributes: attributes.get(name) == expected
@@ -77,10 +86,19 @@ def _none_start_with(where: str, value: object) -> AttributeCheck:
         raise _Invalid(f"{where} needs attributes and prefix")
     names = _strings(f"{where}.attributes", table["attributes"])
     prefixes = _strings(f"{where}.prefix", table["prefix"])
+    raw = tuple(name for name in names if name not in _DOCTYPE_ATTRIBUTES)
+    doctype_names = tuple(name for name in names if name in _DOCTYPE_ATTRIBUTES)
     # A missing attribute counts as "" (Strings.nullToEmpty in the reference).
-    return lambda attributes: (
-        not any(attributes.get(name, "").startswith(prefixes) for name in names)
-    )
+    if not doctype_names:
+        return lambda attributes: not any(attributes.get(n, "").startswith(prefixes) for n in raw)
+    test = _name_prefix_test(f"{where}.prefix", prefixes)
+
+    def none_start_with(attributes: Attributes) -> bool:
+        if any(attributes.get(n, "").startswith(prefixes) for n in raw):
+            return False
+        return not any(test(snake_case(attributes.get(n, ""))) for n in doctype_names)
+
+    return none_start_with
 
 
 # --- Payload -------------------------------------------------------------------------------------
@@ -180,24 +198,38 @@ def _bug_lookup(bug_by: object, bugs: object) -> Callable[[Attributes], str | No
         raise _Invalid("bugs is empty")
     for key, bug in table.items():
         _string(f"bugs.{key}", bug)
+    # A docType name is looked up in its normalised form (``names``), as the schema store does.
+    normalise = attribute in _DOCTYPE_ATTRIBUTES
+
+    def read(attributes: Attributes) -> str | None:
+        value = attributes.get(attribute)
+        return snake_case(value) if normalise and value is not None else value
+
     if match == "equals":
-        exact: dict[str, str] = dict(table)
+        exact = _normalised_table("bugs", table) if normalise else dict(table)
 
         def by_value(attributes: Attributes) -> str | None:
-            value = attributes.get(attribute)
+            value = read(attributes)
             return None if value is None else exact.get(value)
 
         return by_value
     if match == "starts_with":
-        ordered = tuple(table.items())
+        ordered = tuple(
+            (_name_prefix_test(f"bugs.{prefix}", (prefix,)) if normalise else _starts(prefix), bug)
+            for prefix, bug in table.items()
+        )
 
         def by_prefix(attributes: Attributes) -> str | None:
-            value = attributes.get(attribute)
+            value = read(attributes)
             if value is not None:
-                for prefix, bug in ordered:
-                    if value.startswith(prefix):
+                for starts_with, bug in ordered:
+                    if starts_with(value):
                         return bug
             return None
 
         return by_prefix
     raise _Invalid(f"bug_by.match must be equals or starts_with, got {match!r}")
+
+
+def _starts(prefix: str) -> Callable[[str], bool]:
+    return lambda value: value.startswith(prefix)

@@ -25,10 +25,6 @@ _REJECTIONS: dict[str, Callable[[str], Exception]] = {
 }
 ACTIONS = (*_REJECTIONS, "redact")
 
-# The attributes that name a docType: the key of the per-docType narrowing.
-_DOCTYPE_KEYS = ("document_namespace", "document_type")
-_DOCTYPE_ATTRIBUTES = frozenset(_DOCTYPE_KEYS)
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Rule:

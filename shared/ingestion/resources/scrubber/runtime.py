@@ -2,7 +2,8 @@
 
 ``ScrubberRules.load`` reads the bundled ``ingestion/rules/scrubber.toml`` (or a file given by
 configuration) and compiles it once. Payload rules are narrowed per docType and cached, so each
-message runs only the rules that can still apply to it, in file order.
+message runs only the rules that can still apply to it, in file order. A docType's names are
+compared as the schema store looks them up (snake_case, see ``names``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from ...core.message import Message
 from .compile import compile_rules
 from .conditions import Attributes
-from .rule import _DOCTYPE_KEYS, _REJECTIONS, Rule
+from .names import _DOCTYPE_KEYS, _doctype_key
+from .rule import _REJECTIONS, Rule
 
 _MAX_CACHED_DOCTYPES = 10_000
 
@@ -84,11 +86,11 @@ class ScrubberRules:
 
         Most rules name a namespace or docType (or take their bug id from one), so most
         messages need only a few rules, each with fewer checks (``Rule.for_doctype``); the
-        answer is cached per docType (bounded, since the names come from clients).
+        answer is cached per docType, by the names in the normalised form the schema store
+        looks them up by (``names``), so every spelling of a docType shares one entry; bounded,
+        since the names come from clients.
         """
-        namespace = attributes.get("document_namespace")
-        doctype = attributes.get("document_type")
-        key = (namespace, doctype)
+        key = _doctype_key(attributes)
         rules = self._by_doctype.get(key)
         if rules is None:
             names = {k: v for k, v in zip(_DOCTYPE_KEYS, key, strict=True) if v is not None}
