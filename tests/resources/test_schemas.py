@@ -17,7 +17,7 @@ from conftest import INJECTED_TEST_SCHEMAS, PIPELINE_SCHEMAS, shared_path
 from ingestion.core.errors import SchemaNotFound, SchemaViolation
 from ingestion.core.names import normalize_path, snake_case
 from ingestion.resources import schemas as schemas_module
-from ingestion.resources.schemas import SchemaLoadError, SchemaStore
+from ingestion.resources.schemas import PROJECT_SCHEMAS, SchemaLoadError, SchemaStore
 from ingestion.resources.validators import DEFAULT_ENGINE, ENGINES, Validator, compile_schema
 
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
@@ -776,3 +776,38 @@ def test_lookups_by_the_names_messages_spell_are_bounded(monkeypatch: pytest.Mon
         assert all(len(cache) <= 3 for cache in lookups)
     assert store.validator("ns", "a", "1") is validate
     assert store.has_doctype("ns", "a") and store.pipeline_metadata("ns", "a", "1") == META
+
+
+# --- canonical names: every spelling that finds a docType is named as the tree names it --------
+@pytest.mark.parametrize(
+    ("namespace", "doctype"),
+    [
+        ("org-example-app", "baseline"),
+        ("ORG-EXAMPLE-APP", "BASELINE"),
+        ("org_example_app", "Baseline"),
+        ("OrgExampleApp", "baseline"),
+    ],
+)
+def test_every_spelling_resolves_to_the_tree_spelling(namespace, doctype):
+    store = SchemaStore.from_path(PROJECT_SCHEMAS)
+    assert store.canonical_doctype(namespace, doctype) == ("org-example-app", "baseline")
+    assert store.has_doctype(namespace, doctype)
+
+
+def test_no_canonical_name_for_an_unknown_doctype():
+    store = SchemaStore.from_path(PROJECT_SCHEMAS)
+    assert store.canonical_doctype("org-example-app", "baselines") is None
+    # Punctuation is a word separator to the snake_case rule: this one is the same docType.
+    assert store.canonical_doctype("org-example-app!", "baseline") == (
+        "org-example-app",
+        "baseline",
+    )
+    assert store.canonical_doctype(None, "baseline") is None
+
+
+def test_an_overlay_keeps_the_first_spelling_of_a_doctype(tmp_path):
+    tree = tmp_path / "schemas" / "Org_Example_App" / "Baseline"
+    tree.mkdir(parents=True)
+    (tree / "Baseline.2.schema.json").write_text('{"type": "object"}')
+    store = SchemaStore.from_path(PROJECT_SCHEMAS).overlay(tmp_path)
+    assert store.canonical_doctype("org-example-app", "baseline") == ("org-example-app", "baseline")

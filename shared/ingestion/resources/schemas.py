@@ -24,7 +24,7 @@ import os
 import tarfile
 import threading
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,19 +80,19 @@ class _Index:
 
     def __init__(self) -> None:
         self.entries: dict[str, _Entry] = {}
-        self.doctypes: set[str] = set()
+        # "namespace/doctype", normalised -> the names as the schema tree spells them.
+        self.doctypes: dict[str, tuple[str, str]] = {}
 
-    def add_directory(self, normalized: str) -> None:
-        parts = normalized.split("/")
-        if len(parts) >= 2:
-            self.doctypes.add(f"{parts[0]}/{parts[1]}")
+    def add_directory(self, components: Sequence[str]) -> None:
+        if len(components) >= 2:
+            key = f"{snake_case(components[0])}/{snake_case(components[1])}"
+            self.doctypes.setdefault(key, (components[0], components[1]))
 
-    def add_schema(self, normalized: str, entry: _Entry) -> None:
-        self.entries[normalized] = entry
+    def add_schema(self, components: Sequence[str], entry: _Entry) -> None:
+        self.entries[normalize_path(components)] = entry
         # A tarball built without directory entries still names its docTypes via its files.
-        parts = normalized.split("/")
-        if len(parts) >= 3:
-            self.add_directory(normalized)
+        if len(components) >= 3:
+            self.add_directory(components)
 
 
 _MAX_LOOKUPS = 10_000
@@ -106,12 +106,12 @@ class SchemaStore:
             raise ValueError(f"unknown validation engine {engine!r}; expected one of {ENGINES}")
         self.engine = engine
         self._entries = index.entries
-        self._doctypes = frozenset(index.doctypes)
+        self._doctypes = dict(index.doctypes)
         self._lock = threading.Lock()
         # Lookups by the names as messages spell them; bounded because names come from clients.
         self._lookups: dict[tuple[str, str, str], _Entry | None] = {}
         # What every message asks for, answered by one lookup each (same bound).
-        self._doctype_lookups: dict[tuple[str, str], bool] = {}
+        self._doctype_lookups: dict[tuple[str, str], tuple[str, str] | None] = {}
         self._metadata_lookups: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         self._validator_lookups: dict[tuple[str, str, str], Validator] = {}
 
@@ -143,14 +143,14 @@ class SchemaStore:
                 entry = _Entry(raw=value.encode() if isinstance(value, str) else value)
             else:
                 entry = _Entry(schema=dict(value))
-            index.add_schema(normalize_path(java_split(path, "/")), entry)
+            index.add_schema(java_split(path, "/"), entry)
         return cls(index, engine)
 
     def overlay(self, path: Path | str) -> SchemaStore:
         """A new store with the schemas at ``path`` laid over this one's."""
         index = _Index()
         index.entries = {k: _Entry(raw=e.raw, schema=e.schema) for k, e in self._entries.items()}
-        index.doctypes = set(self._doctypes)
+        index.doctypes = dict(self._doctypes)
         _merge(index, _load(Path(path)))
         return SchemaStore(index, self.engine)
 
@@ -163,18 +163,25 @@ class SchemaStore:
         pairs = (d.split("/", 1) for d in self._doctypes)
         return sorted((namespace, doctype) for namespace, doctype in pairs)
 
-    def has_doctype(self, namespace: str | None, doctype: str | None) -> bool:
+    def canonical_doctype(
+        self, namespace: str | None, doctype: str | None
+    ) -> tuple[str, str] | None:
+        """The (namespace, docType) as the schema tree spells them, for any spelling that
+        normalises to them; None when there is no such docType."""
         # Whole names are normalised here, not the part before a dot (as in the reference).
         if namespace is None or doctype is None:
-            return False
+            return None
         key = (namespace, doctype)
-        found = self._doctype_lookups.get(key)
-        if found is None:
-            found = f"{snake_case(namespace)}/{snake_case(doctype)}" in self._doctypes
-            if len(self._doctype_lookups) >= _MAX_LOOKUPS:
-                self._doctype_lookups.clear()
-            self._doctype_lookups[key] = found
+        if key in self._doctype_lookups:
+            return self._doctype_lookups[key]
+        found = self._doctypes.get(f"{snake_case(namespace)}/{snake_case(doctype)}")
+        if len(self._doctype_lookups) >= _MAX_LOOKUPS:
+            self._doctype_lookups.clear()
+        self._doctype_lookups[key] = found
         return found
+
+    def has_doctype(self, namespace: str | None, doctype: str | None) -> bool:
+        return self.canonical_doctype(namespace, doctype) is not None
 
     def schema(self, namespace: str, doctype: str, version: str) -> dict[str, Any] | None:
         entry = self._entry(namespace, doctype, version)
@@ -277,7 +284,8 @@ def _parse(raw: bytes) -> dict[str, Any]:
 # --- loading -------------------------------------------------------------------------------
 def _merge(base: _Index, overlay: _Index) -> None:
     base.entries.update(overlay.entries)
-    base.doctypes.update(overlay.doctypes)
+    for key, names in overlay.doctypes.items():
+        base.doctypes.setdefault(key, names)
 
 
 def _load(path: Path) -> _Index:
@@ -299,11 +307,11 @@ def _load_directory(path: Path) -> _Index:
         subdirectories.sort()
         relative = [] if directory == root else list(directory.relative_to(root).parts)
         for name in subdirectories:
-            index.add_directory(normalize_path([*relative, name]))
+            index.add_directory([*relative, name])
         for name in sorted(files):
             if name.endswith(SCHEMA_SUFFIX):
                 raw = (directory / name).read_bytes()
-                index.add_schema(normalize_path([*relative, name]), _Entry(raw=raw))
+                index.add_schema([*relative, name], _Entry(raw=raw))
     return index
 
 
@@ -323,13 +331,13 @@ def _load_tarball(path: Path) -> _Index:
                 components = java_split(member.name, "/")
                 if len(components) <= 2 or components[1] != "schemas":
                     continue
-                name = normalize_path(components[2:])
+                tree_path = components[2:]
                 if member.isdir():
-                    index.add_directory(name)
-                elif member.isfile() and name.endswith(SCHEMA_SUFFIX):
+                    index.add_directory(tree_path)
+                elif member.isfile() and tree_path[-1].endswith(SCHEMA_SUFFIX):
                     content = archive.extractfile(member)
                     if content is not None:
-                        index.add_schema(name, _Entry(raw=content.read()))
+                        index.add_schema(tree_path, _Entry(raw=content.read()))
     except tarfile.TarError as error:
         raise SchemaLoadError(f"{path} is not a readable schema tarball: {error}") from error
     return index

@@ -5,6 +5,12 @@ version from the payload's ``version`` or ``v`` (D-34), which becomes ``document
 document is validated against the snake_case-normalised schema path, first failure only
 (D-35, D-36); finally a doctype whose ``expiration_policy.collect_through_date`` lies before the
 submission date is rejected as deprecated (D-37). Everything comes from ``context.schemas``.
+
+A message that passes leaves with the namespace and docType spelled as the schema tree spells
+them (``ORG-MOZILLA-FENIX/Baseline`` becomes ``org-mozilla-fenix/baseline``): every spelling that
+finds a schema is the same docType, so it is routed, partitioned and counted as one. The reference
+keeps the raw spelling (it writes one static topic); here a per-docType topic and a storage
+partition are named after these attributes, so they are canonical.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ def validate_payload(message: Message, context: Context) -> Message:
     namespace = attributes.get(DOCUMENT_NAMESPACE)
     doctype = attributes.get(DOCUMENT_TYPE)
 
-    if namespace is None or doctype is None or not schemas.has_doctype(namespace, doctype):  # D-33
+    canonical = schemas.canonical_doctype(namespace, doctype)
+    if namespace is None or doctype is None or canonical is None:  # D-33
         raise SchemaNotFound(f"No such docType: {_java_str(namespace)}/{_java_str(doctype)}")
 
     version = attributes.get(DOCUMENT_VERSION)
@@ -63,9 +70,16 @@ def validate_payload(message: Message, context: Context) -> Message:
     if _is_deprecated(metadata, attributes.get(SUBMISSION_TIMESTAMP)):  # D-37
         raise DeprecatedMessage()
 
-    if attributes.get(DOCUMENT_VERSION) == version:
+    if attributes.get(DOCUMENT_VERSION) == version and canonical == (namespace, doctype):
         return message
-    return message.evolve(set_attributes={DOCUMENT_VERSION: version})
+    namespace, doctype = canonical
+    return message.evolve(
+        set_attributes={
+            DOCUMENT_NAMESPACE: namespace,
+            DOCUMENT_TYPE: doctype,
+            DOCUMENT_VERSION: version,
+        }
+    )
 
 
 def telemetry_version(document: Mapping[str, Any]) -> str:
