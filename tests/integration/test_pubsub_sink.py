@@ -308,11 +308,26 @@ def test_no_debug_copy_without_x_debug_id(topics, make_sink):
     assert len(topics.pull("debug", 0)) == 1
 
 
-def test_publish_to_missing_topic_raises_delivery_failed(topics, make_sink):
+def test_a_missing_decoded_topic_sends_the_message_to_the_error_topic(topics, make_sink):
     topics.create("errors")
     sink = make_sink(
         decoded_topic=f"{topics.prefix}-missing-${{document_type}}",
         error_topic=topics.name("errors"),
+    )
+    error = Message({"error_type": "ParseUri"}, b"x")
+    sink.deliver([decoded_message("telemetry", "main")], [error])  # no redelivery loop
+    assert sink.published == {ERROR: 2}
+    arrived = topics.pull("errors", 2)
+    assert sorted(attributes["error_type"] for attributes, _ in arrived) == [
+        "DecodedTopicNotFound",
+        "ParseUri",
+    ]
+
+
+def test_publish_to_a_missing_error_topic_raises_delivery_failed(topics, make_sink):
+    topics.create("decoded")
+    sink = make_sink(
+        decoded_topic=topics.name("decoded"), error_topic=f"{topics.prefix}-missing-errors"
     )
     error = Message({"error_type": "ParseUri"}, b"x")
     with pytest.raises(DeliveryFailed) as raised:
@@ -322,8 +337,8 @@ def test_publish_to_missing_topic_raises_delivery_failed(topics, make_sink):
     assert isinstance(raised.value.first_cause, api_exceptions.NotFound)
     assert "1 of 2" in str(raised.value)
     # The other publish of the same call was still waited for, and it landed.
-    assert sink.published == {ERROR: 1}
-    assert len(topics.pull("errors", 1)) == 1
+    assert sink.published == {DECODED: 1}
+    assert len(topics.pull("decoded", 1)) == 1
 
 
 def test_ip_attributes_are_never_published(topics, make_sink):
