@@ -7,8 +7,9 @@ ignores trailing content; we reject it because a body with garbage after the doc
 Nesting is limited once, here, to ``MAX_JSON_DEPTH`` containers (254): the deepest document the
 JSON writer can write back, so every later step (validation, splitting, metadata injection, the
 output) handles whatever passed. A document with at most that many ``{`` and ``[`` bytes cannot be
-deeper (two byte counts, at memory speed); only larger ones are checked exactly, by serialising
-the parsed document once, which is what fails beyond the limit.
+deeper (two byte counts, at memory speed, for payloads up to 16 KiB); others are checked exactly
+by serialising the parsed document once, which is what fails beyond the limit. That costs about
+a sixth of the parse (0.18 ms for a 380 KB main ping, parsed in 1.1 ms).
 
 orjson also silently turns integers beyond 64 bits into floats. Scanning every payload for long
 digit runs would cost a third of the parse, so the check runs on the serialised output instead
@@ -35,6 +36,7 @@ from ..core.message import Message
 
 # The deepest nesting (objects and arrays) orjson can serialise; a test pins it to the library.
 MAX_JSON_DEPTH = 254
+_COUNT_BELOW_BYTES = 16 * 1024
 _INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
 # How orjson renders a float of magnitude 1e18 or more (every rounded 64-bit overflow is one):
 # ``1.8446744073709552e+19`` then a delimiter; matched at the ``e`` before a ``+``.
@@ -103,7 +105,11 @@ def _openers(payload: bytes, byte: bytes) -> int:
 
 
 def _too_deep(payload: bytes, value: dict[str, Any]) -> bool:
-    if _openers(payload, b"{") + _openers(payload, b"[") <= MAX_JSON_DEPTH:
+    # Large documents nearly always hold more containers than the limit: counting would only
+    # add to the exact check, so they go straight to it.
+    if len(payload) <= _COUNT_BELOW_BYTES and (
+        _openers(payload, b"{") + _openers(payload, b"[") <= MAX_JSON_DEPTH
+    ):
         return False
     try:
         orjson.dumps(value)
