@@ -98,6 +98,16 @@ class FakeClock:
         return self.now
 
 
+# A valid org-example-app baseline body (the project's own schemas).
+BASELINE = {
+    "client_info": {"telemetry_sdk_build": "61.2.0"},
+    "ping_info": {
+        "seq": 1,
+        "start_time": "2026-11-20T10:00:00Z",
+        "end_time": "2026-11-20T10:15:00Z",
+    },
+}
+
 # A docType that only exists in an updated schema bundle (resource reload tests).
 ADDED_SCHEMA = {
     "$schema": "http://json-schema.org/draft-06/schema#",

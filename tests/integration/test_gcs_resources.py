@@ -18,20 +18,18 @@ from ingestion.context import ConfigurationError
 from ingestion.local.demo_geoip import build_demo_city_db
 from ingestion.resources.schemas import PROJECT_SCHEMAS
 from ingestion.service.context_provider import ContextProvider
-from support import ADDED_SCHEMA, FakeClock, decode_example, resource_provider_arguments
+from support import (
+    ADDED_SCHEMA,
+    BASELINE,
+    FakeClock,
+    decode_example,
+    resource_provider_arguments,
+)
 
 PROJECT = "test-project"
 RECHECK = 300.0
 SCHEMAS_OBJECT = "schemas/main.tar.gz"
 CITY_OBJECT = "geoip/GeoIP2-City.mmdb"
-BASELINE = {
-    "client_info": {"telemetry_sdk_build": "61.2.0"},
-    "ping_info": {
-        "seq": 1,
-        "start_time": "2026-11-20T10:00:00Z",
-        "end_time": "2026-11-20T10:15:00Z",
-    },
-}
 
 
 class CountingStores(ObjectStores):
