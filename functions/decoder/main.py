@@ -1,18 +1,22 @@
 """Cloud Function entry point ``decode``: glue between the HTTP push request and the decoder.
 
-Both an Eventarc CloudEvent and a raw Pub/Sub push body arrive here as HTTP requests; parsing,
-decoding, publishing and deduplication live in the ``ingestion`` package.
+An ASGI function (functions-framework's ``aio``): every request of an instance runs on one
+event loop, so the decoder's RPCs are shared across concurrent requests. Both an Eventarc
+CloudEvent and a raw Pub/Sub push body arrive here as HTTP requests; parsing, decoding,
+publishing and deduplication live in the ``ingestion`` package.
 """
 
 import os
 
-import functions_framework
-from flask import Request
+import functions_framework.aio
+from starlette.requests import Request
+from starlette.responses import Response
 
-from ingestion.entrypoints.decoder_function import instance
+from ingestion.entrypoints.decoder_function import async_instance
 
 
-@functions_framework.http
-def decode(request: Request) -> tuple[str, int]:
-    status, text = instance(os.environ).handle(request.get_data(), request.headers)
-    return text, status
+@functions_framework.aio.http
+async def decode(request: Request) -> Response:
+    function = await async_instance(os.environ)
+    status, text = await function.handle(await request.body(), request.headers)
+    return Response(text, status_code=status)

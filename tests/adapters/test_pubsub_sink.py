@@ -12,20 +12,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingestion.adapters.pubsub_sink import (
-    BATCH_MAX_LATENCY_SECONDS,
+from ingestion.adapters.pubsub_output import (
     DEBUG,
     DECODED,
     ERROR,
-    PUBLISH_RETRY_SECONDS,
     DecodedTopics,
-    DeliveryFailed,
-    PubSubSink,
     compress,
     encode_payload,
     outgoing_attributes,
     provenance_attributes,
     topic_path,
+)
+from ingestion.adapters.pubsub_sink import (
+    BATCH_MAX_LATENCY_SECONDS,
+    PUBLISH_RETRY_SECONDS,
+    DeliveryFailed,
+    PubSubSink,
 )
 from ingestion.core.limits import MAX_ATTRIBUTES, MAX_ENCODABLE_MESSAGE_BYTES
 from ingestion.core.message import Message
@@ -425,7 +427,7 @@ def test_a_static_decoded_topic_must_be_a_valid_name():
 
 
 def test_the_topic_cache_is_bounded_whatever_names_arrive(monkeypatch):
-    from ingestion.adapters import pubsub_sink as module
+    from ingestion.adapters import pubsub_output as module
 
     monkeypatch.setattr(module, "MAX_CACHED_TOPICS", 50)
     topics = DecodedTopics("p", "d-${document_namespace}-${document_type}")

@@ -17,13 +17,8 @@ from pathlib import Path
 import pytest
 
 from ingestion.adapters.file_reader import read_lines
-from ingestion.adapters.pubsub_sink import (
-    DEBUG,
-    DECODED,
-    ERROR,
-    DeliveryFailed,
-    PubSubSink,
-)
+from ingestion.adapters.pubsub_output import DEBUG, DECODED, ERROR
+from ingestion.adapters.pubsub_sink import DeliveryFailed, PubSubSink
 from ingestion.core.limits import MAX_ENCODABLE_MESSAGE_BYTES
 from ingestion.core.lines import message_from_line
 from ingestion.core.message import Message

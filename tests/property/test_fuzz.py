@@ -12,6 +12,7 @@ any output or log line, and memory that stops growing once the caches are full.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import io
@@ -28,12 +29,12 @@ import pytest
 
 from conftest import REPO
 from ingestion.cli import main as cli_main
-from ingestion.context import ContextConfig, build_context
+from ingestion.context import Context, ContextConfig, build_context
 from ingestion.core.lines import message_from_line
 from ingestion.core.message import Message
 from ingestion.local.demo_geoip import build_demo_city_db, build_demo_isp_db
 from ingestion.observability import JsonFormatter, OutcomeCounters
-from ingestion.service.decoder import DecoderService
+from ingestion.service.async_decoder import AsyncDecoderService
 from ingestion.service.function import OK, DecoderFunction
 
 SAMPLES = REPO / "samples" / "raw-messages.ndjson"
@@ -234,11 +235,8 @@ class CollectingSink:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    def deliver(self, decoded: Sequence[Message], errors: Sequence[Message]) -> None:
+    async def deliver(self, decoded: Sequence[Message], errors: Sequence[Message]) -> None:
         self.messages += [*decoded, *errors]
-
-    def flush(self) -> None:
-        return None
 
     def counter_values(self) -> dict[str, int]:
         return {"delivered": len(self.messages)}
@@ -275,7 +273,10 @@ def push_request(rng: random.Random, item: dict[str, Any] | bytes) -> tuple[byte
 def run_requests(
     handler: DecoderFunction, requests: Sequence[tuple[bytes, dict[str, str]]]
 ) -> list[int]:
-    return [handler.handle(body, headers)[0] for body, headers in requests]
+    async def one_by_one() -> list[int]:
+        return [(await handler.handle(body, headers))[0] for body, headers in requests]
+
+    return asyncio.run(one_by_one())
 
 
 @pytest.mark.slow
@@ -283,7 +284,12 @@ def test_fuzzed_push_requests_through_the_function_handler(geo):
     context = build_context(ContextConfig(geo_city_database=str(geo[0])))
     sink = CollectingSink()
     counters = OutcomeCounters(interval=0)  # log the counters line on every request
-    handler = DecoderFunction(DecoderService(context, sink, counters=counters), {"sink": sink})
+
+    async def current() -> Context:
+        return context
+
+    service = AsyncDecoderService(current, sink, counters=counters)
+    handler = DecoderFunction(service, {"sink": sink})
     rng = random.Random(SEED + 1)
     requests = [push_request(rng, item) for item in corpus(3000)]
 

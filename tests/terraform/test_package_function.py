@@ -137,7 +137,8 @@ def test_the_repository_packages(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive) as bundle:
         main = ast.parse(bundle.read("main.py"))
         requirements = bundle.read("requirements.txt").decode()
-    assert "decode" in {node.name for node in main.body if isinstance(node, ast.FunctionDef)}
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    assert "decode" in {node.name for node in main.body if isinstance(node, functions)}
     assert "functions-framework" in requirements
 
 

@@ -102,15 +102,13 @@ def test_default_environment_is_accepted_by_the_settings(
 
 
 @pytest.mark.parametrize("concurrency", [None, 16])
-def test_request_threads_follow_the_concurrency(
+def test_the_function_runs_with_the_settings_alone(
     terraform: Terraform, module_sandbox: Path, concurrency: int | None
 ) -> None:
     variables = MINIMAL if concurrency is None else with_changes(service={"concurrency": 16})
     outputs = terraform.outputs(module_sandbox, variables)
-    function_environment = dict(outputs["function_environment"])
-    # functions-framework reads THREADS for gunicorn; everything else is the settings.
-    assert function_environment.pop("THREADS") == str(concurrency or 4)
-    assert function_environment == outputs["environment"]
+    # An ASGI function: one event loop, no request threads (THREADS) to size.
+    assert dict(outputs["function_environment"]) == outputs["environment"]
 
 
 def test_bucket_objects_become_gs_locations(terraform: Terraform, module_sandbox: Path) -> None:

@@ -45,6 +45,22 @@ class NoDedup:
         return {}
 
 
+class AsyncDedup:
+    """A synchronous store (in memory: no I/O) behind the awaitable interface of the function."""
+
+    def __init__(self, store: DedupStore) -> None:
+        self.store = store
+
+    async def is_duplicate(self, uri: str) -> bool:
+        return self.store.is_duplicate(uri)
+
+    async def mark_delivered(self, uri: str) -> None:
+        self.store.mark_delivered(uri)
+
+    def counter_values(self) -> dict[str, int]:
+        return self.store.counter_values()
+
+
 class InMemoryDedupStore:
     """URIs seen by this process; ``window_seconds=None`` keeps them for the whole run.
 

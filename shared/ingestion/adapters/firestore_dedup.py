@@ -20,7 +20,7 @@ import collections
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,17 +78,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class FirestoreDedupStore:
-    """``DedupStore`` on a Firestore collection; safe to share between request threads."""
+class FirestoreDedupRules:
+    """What the synchronous store and the asyncio one (``firestore_async``) share, one copy of
+    each rule: the settings and their checks, the counters, the verdict on a mark read back, the
+    fields of a new mark, and what a failure does (log, count, then carry on or raise)."""
 
     def __init__(
         self,
-        client: firestore.Client,
-        collection: str = DEFAULT_COLLECTION,
-        window_seconds: float = DEFAULT_WINDOW_SECONDS,
-        on_failure: str = "deliver",
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        clock: Callable[[], datetime] = utc_now,
+        window_seconds: float,
+        on_failure: str,
+        timeout_seconds: float,
+        clock: Callable[[], datetime],
     ) -> None:
         if on_failure not in FAILURE_MODES:
             raise ValueError(f"on_failure={on_failure!r}: expected one of {FAILURE_MODES}")
@@ -96,7 +96,6 @@ class FirestoreDedupStore:
             raise ValueError("window_seconds and timeout_seconds must be positive")
         if clock().tzinfo is None:
             raise ValueError("clock must return timezone-aware datetimes")
-        self._collection = client.collection(collection)
         self.window = timedelta(seconds=window_seconds)
         self.on_failure = on_failure
         self.timeout_seconds = timeout_seconds
@@ -121,21 +120,11 @@ class FirestoreDedupStore:
     def misses(self) -> int:
         return self.counts["misses"]
 
-    def is_duplicate(self, uri: str) -> bool:
-        reference = self._collection.document(document_id(uri))
-        try:
-            # retry=None: with Firestore down, the default retry keeps a read going for minutes;
-            # a refused connection now fails in milliseconds and a hang ends at the deadline.
-            snapshot = reference.get(
-                field_paths=[EXPIRE_AT_FIELD], retry=None, timeout=self.timeout_seconds
-            )
-        except STORE_ERRORS as exc:
-            self._failed("read_failed", exc, "delivering without the duplicate check")
-            return False
-        if not snapshot.exists:
+    def _verdict(self, data: Mapping[str, Any] | None) -> bool:
+        """Whether a mark read back (its fields; None: no document) makes the uri a duplicate."""
+        if data is None:
             self._count("misses")
             return False
-        data: dict[str, Any] = snapshot.to_dict() or {}
         if is_live(data.get(EXPIRE_AT_FIELD), self._clock()):
             self._count("hits")
             return True
@@ -143,28 +132,20 @@ class FirestoreDedupStore:
         self._count("misses", "expired")
         return False
 
-    def mark_delivered(self, uri: str) -> None:
-        reference = self._collection.document(document_id(uri))
-        document = {
-            EXPIRE_AT_FIELD: self._clock() + self.window,
-            URI_FIELD: stored_uri(uri),
-        }
-        try:
-            # A blind set(), not create() or a transaction: it is idempotent, and when the uri was
-            # delivered again (a redelivery that raced the first mark, or one after the window)
-            # the last writer wins and the window restarts from the latest delivery, which is
-            # what it should measure. A transaction would only add latency (contended ones take
-            # seconds) without closing the check-deliver-mark gap, which no lock can close.
-            reference.set(document, retry=None, timeout=self.timeout_seconds)
-        except STORE_ERRORS as exc:
-            self._failed("write_failed", exc, "the uri stays unmarked")
-            return
-        self._count("marked")
+    def _mark_fields(self, uri: str) -> dict[str, Any]:
+        """The fields of the uri's mark, made now: the whole document (a write replaces it)."""
+        return {EXPIRE_AT_FIELD: self._clock() + self.window, URI_FIELD: stored_uri(uri)}
 
     def _count(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
                 self.counts[key] += 1
+
+    def _read_failed(self, exc: Exception) -> None:
+        self._failed("read_failed", exc, "delivering without the duplicate check")
+
+    def _write_failed(self, exc: Exception) -> None:
+        self._failed("write_failed", exc, "the uri stays unmarked")
 
     def _failed(self, key: str, exc: Exception, consequence: str) -> None:
         with self._lock:
@@ -180,3 +161,47 @@ class FirestoreDedupStore:
         )
         if retrying:
             raise DedupUnavailable(f"dedup {key.replace('_', ' ')}: {type(exc).__name__}") from exc
+
+
+class FirestoreDedupStore(FirestoreDedupRules):
+    """``DedupStore`` on a Firestore collection; safe to share between request threads."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        collection: str = DEFAULT_COLLECTION,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        on_failure: str = "deliver",
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(window_seconds, on_failure, timeout_seconds, clock)
+        self._collection = client.collection(collection)
+
+    def is_duplicate(self, uri: str) -> bool:
+        reference = self._collection.document(document_id(uri))
+        try:
+            # retry=None: with Firestore down, the default retry keeps a read going for minutes;
+            # a refused connection now fails in milliseconds and a hang ends at the deadline.
+            snapshot = reference.get(
+                field_paths=[EXPIRE_AT_FIELD], retry=None, timeout=self.timeout_seconds
+            )
+        except STORE_ERRORS as exc:
+            self._read_failed(exc)
+            return False
+        return self._verdict((snapshot.to_dict() or {}) if snapshot.exists else None)
+
+    def mark_delivered(self, uri: str) -> None:
+        reference = self._collection.document(document_id(uri))
+        document = self._mark_fields(uri)
+        try:
+            # A blind set(), not create() or a transaction: it is idempotent, and when the uri was
+            # delivered again (a redelivery that raced the first mark, or one after the window)
+            # the last writer wins and the window restarts from the latest delivery, which is
+            # what it should measure. A transaction would only add latency (contended ones take
+            # seconds) without closing the check-deliver-mark gap, which no lock can close.
+            reference.set(document, retry=None, timeout=self.timeout_seconds)
+        except STORE_ERRORS as exc:
+            self._write_failed(exc)
+            return
+        self._count("marked")

@@ -1,70 +1,30 @@
-"""The Pub/Sub sink: decoded, error and debug outputs of the decoder function (D-62, D-65..D-67,
-D-76).
-
-- Decoded messages go to a topic rendered from a template on ``document_namespace`` and
-  ``document_type`` (the project's spec, §0.1; the reference writes one static topic and fans out
-  in a separate Republisher job). Their payload is gzipped by default (D-62).
-- Error messages go to one error topic with the provenance attributes ``input``, ``input_type``
-  and ``job_name`` (D-67, issue #756: one error topic serves many pipelines). Their payload is
-  gzipped by default and, when the compressed payload is over 6 MiB, the *uncompressed* payload is
-  cut to 6 MiB and compressed again (D-67), so that the message stays under Pub/Sub's 10 MB.
-- The optional debug topic gets a copy of every message whose ``x_debug_id`` attribute is present,
-  the empty string included (D-76). Unlike the reference, error messages are copied too (its open
-  issue #528 asks for it): they keep their ``error_*`` and provenance attributes, so a debug
-  consumer tells them apart from decoded messages by ``error_type``. Debug copies are published
-  uncompressed by default, as the reference's Republisher does (D-76), so a debugging tool can read
-  them as they are; an error copy is still cut to 6 MiB.
-- Every outgoing message has its attribute keys cut to 256 and its values to 1024 UTF-8 bytes
-  with ``...`` (D-62), and never carries ``remote_addr`` or ``x_forwarded_for`` (D-69): the
-  pipeline removes them long before, this is the last line of defence.
+"""The synchronous Pub/Sub sink: the decoder's outputs (``pubsub_output.py``: topics, payloads,
+attributes, routing, counters) published through one ``google.cloud.pubsub_v1.PublisherClient``.
 
 ``deliver`` publishes all messages of one call concurrently and returns only when every publish
 has completed; if any failed it raises ``DeliveryFailed``, so the function answers the Pub/Sub
-push with an error and the input is redelivered.
+push with an error and the input is redelivered. The client batches the publishes of one call,
+with a commit thread, a timer and a future per batch; the event-loop function uses
+``AsyncPubSubSink`` (``pubsub_async.py``) instead, which shares one RPC across requests.
 """
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
-import dataclasses
-import gzip
-import logging
-import re
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol, Unpack
 
-from ..core.error_output import to_error_message
-from ..core.errors import InvalidTopicName, TopicNotFound, TransientFailure, UnroutableMessage
-from ..core.limits import (
-    MAX_ENCODABLE_MESSAGE_BYTES,
-    limit_attribute_count,
-    truncate_attributes,
+from ..core.errors import TransientFailure
+from ..core.message import Message
+from .pubsub_output import (
+    MAX_REQUEST_BYTES,
+    Missing,
+    Outgoing,
+    OutputOptions,
+    OutputPreparer,
+    Result,
+    transient_errors,
 )
-from ..core.message import CLIENT_IP_ATTRIBUTES, Message
-from ..core.templates import MissingPlaceholder, placeholders, render
-
-log = logging.getLogger(__name__)
-
-DECODED = "decoded"
-ERROR = "error"
-DEBUG = "debug"
-
-GZIP = "gzip"
-NO_COMPRESSION = "none"
-COMPRESSIONS = (GZIP, NO_COMPRESSION)
-
-DEFAULT_DECODED_TOPIC = "decoded"
-DEFAULT_ERROR_TOPIC = "decoder-errors"
-# The error sink reads its input from a Pub/Sub subscription (D-67: ``input_type``).
-INPUT_TYPE = "pubsub"
-DEBUG_ATTRIBUTE = "x_debug_id"
-ROUTING_ATTRIBUTES = ("document_namespace", "document_type")
-
-# zlib level 1: about four times less CPU than Java's default level 6 for a ~20 % larger payload
-# (a 180 KB desktop main ping: 1.9 ms vs 7.4 ms, 47 KB vs 39 KB). Level 6 alone would cost more
-# CPU than decoding the message does.
-DEFAULT_GZIP_LEVEL = 1
 
 # How long ``deliver`` waits for all of its publishes; the client built by ``tuned_publisher`` gives
 # up retrying earlier (``PUBLISH_RETRY_SECONDS``), so no publish is still running once it returns.
@@ -76,35 +36,7 @@ PUBLISH_RETRY_SECONDS = 50.0
 # requests of one instance still share batches (measured against the emulator, see the report).
 BATCH_MAX_LATENCY_SECONDS = 0.005
 BATCH_MAX_MESSAGES = 100
-BATCH_MAX_BYTES = 9 * 1000 * 1000  # under the 10 MB PublishRequest limit
-
-_TOPIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}")
-MAX_CACHED_TOPICS = 10_000
-# Kept first when a message has more than 100 attributes: what identifies and explains it.
-PRESERVED_ATTRIBUTES = frozenset(
-    {
-        "document_namespace",
-        "document_type",
-        "document_version",
-        "document_id",
-        "submission_timestamp",
-        "uri",
-        "error_type",
-        "error_message",
-        "exception_class",
-        "stack_trace",
-        "input",
-        "input_type",
-        "job_name",
-        DEBUG_ATTRIBUTE,
-    }
-)
-
-# ``PublisherClient.publish(topic, data, ordering_key, retry, timeout, **attributes)`` takes the
-# attributes as keyword arguments, so an attribute with one of these names cannot be published.
-# The edge never sets them (D-03); one arriving from elsewhere is dropped and counted.
-UNPUBLISHABLE_ATTRIBUTES = frozenset({"topic", "data", "ordering_key", "retry", "timeout"})
-_NEVER_PUBLISHED = frozenset(CLIENT_IP_ATTRIBUTES) | UNPUBLISHABLE_ATTRIBUTES
+BATCH_MAX_BYTES = MAX_REQUEST_BYTES
 
 
 class Publisher(Protocol):
@@ -128,339 +60,69 @@ class DeliveryFailed(TransientFailure):
         self.first_cause = first_cause
 
 
-def topic_path(project: str, topic: str) -> str:
-    return f"projects/{project}/topics/{topic}"
-
-
-def is_valid_topic_name(name: str) -> bool:
-    """Pub/Sub's rule: 3-255 characters of letters, digits and ``-_.~+%``, starting with a
-    letter, and not starting with ``goog``."""
-    return _TOPIC_NAME.fullmatch(name) is not None and not name.lower().startswith("goog")
-
-
-class DecodedTopics:
-    """The decoded topic path of a message, rendered once per (namespace, doctype).
-
-    Only ``${document_namespace}`` and ``${document_type}`` may appear in the template (with or
-    without ``:-default``), which is what makes the cache key complete.
-    """
-
-    def __init__(self, project: str, template: str = DEFAULT_DECODED_TOPIC) -> None:
-        if not placeholders(template) and not is_valid_topic_name(template):
-            raise ValueError(f"decoded topic {template!r} is not a valid Pub/Sub topic name")
-        unsupported = sorted(set(placeholders(template)) - set(ROUTING_ATTRIBUTES))
-        if unsupported:
-            raise ValueError(
-                f"decoded topic {template!r} may only use ${{document_namespace}} and "
-                f"${{document_type}}, not: {', '.join(unsupported)}"
-            )
-        self.project = project
-        self.template = template
-        self._static = None if placeholders(template) else topic_path(project, template)
-        self._paths: dict[tuple[str | None, str | None], str] = {}
-
-    def path_for(self, attributes: Mapping[str, str]) -> str:
-        """The topic path; raises ``InvalidTopicName`` when the rendered name is not one Pub/Sub
-        accepts, ``MissingPlaceholder`` for an absent attribute the template needs."""
-        if self._static is not None:
-            return self._static
-        key = (attributes.get("document_namespace"), attributes.get("document_type"))
-        path = self._paths.get(key)
-        if path is None:
-            routing = {
-                name: value for name, value in zip(ROUTING_ATTRIBUTES, key, strict=True) if value
-            }
-            name = render(self.template, routing)
-            if not is_valid_topic_name(name):
-                raise InvalidTopicName(f"{name!r} is not a valid Pub/Sub topic name")
-            path = topic_path(self.project, name)
-            if len(self._paths) >= MAX_CACHED_TOPICS:  # names come from messages: bounded
-                self._paths.clear()
-            self._paths[key] = path
-        return path
-
-
-def compress(payload: bytes, compression: str, level: int = DEFAULT_GZIP_LEVEL) -> bytes:
-    if compression == GZIP:
-        # mtime=0: the same payload always gives the same bytes.
-        return gzip.compress(payload, compresslevel=level, mtime=0)
-    return payload
-
-
-def encode_payload(
-    payload: bytes, compression: str, max_bytes: int | None, level: int = DEFAULT_GZIP_LEVEL
-) -> tuple[bytes, bool]:
-    """The payload to publish and whether it was truncated (D-67).
-
-    When the encoded payload is over ``max_bytes``, the *uncompressed* payload is cut to
-    ``max_bytes`` and encoded again; incompressible data may end a few bytes over the limit, well
-    under Pub/Sub's 10 MB.
-    """
-    encoded = compress(payload, compression, level)
-    if max_bytes is None or len(encoded) <= max_bytes:
-        return encoded, False
-    return compress(payload[:max_bytes], compression, level), True
-
-
-def outgoing_attributes(
-    attributes: Mapping[str, str], extra: Mapping[str, str] | None = None
-) -> tuple[dict[str, str], list[str]]:
-    """Attributes as published, and the names dropped because the client cannot publish them.
-
-    The IP attributes are removed, ``extra`` is added, then the map is cut to Pub/Sub's 100
-    attributes (deterministically: ``limit_attribute_count``) and keys and values to its sizes
-    (D-62).
-    """
-    kept = {key: value for key, value in attributes.items() if key not in _NEVER_PUBLISHED}
-    if extra:
-        kept.update(extra)
-    unpublishable = [key for key in attributes if key in UNPUBLISHABLE_ATTRIBUTES]
-    return truncate_attributes(limit_attribute_count(kept, PRESERVED_ATTRIBUTES)), unpublishable
-
-
-def provenance_attributes(input_name: str, job_name: str) -> dict[str, str]:
-    """``input``, ``input_type`` and ``job_name`` for error messages (D-67).
-
-    ``input`` is left out when no input name is configured, as the reference does when its
-    ``--input`` is not set.
-    """
-    attributes = {"input": input_name} if input_name else {}
-    attributes.update(input_type=INPUT_TYPE, job_name=job_name)
-    return attributes
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Outgoing:
-    kind: str  # DECODED, ERROR or DEBUG
-    topic: str
-    data: bytes
-    attributes: dict[str, str]
-    source: Message | None = None  # the decoded message, should its topic turn out missing
-
-
-class PubSubSink:
-    """Delivers decoded and error messages to Pub/Sub through one ``PublisherClient``.
-
-    Counters: ``published`` counts successful publishes per topic kind (``decoded``, ``error``,
-    ``debug``); ``truncated_payloads`` counts error messages whose payload was cut to 6 MiB
-    (D-67; once per message, even when its debug copy is cut too);
-    ``dropped_attributes`` counts attributes dropped because the client cannot publish them.
-    """
+class PubSubSink(OutputPreparer):
+    """Delivers decoded and error messages to Pub/Sub through one ``PublisherClient``; the
+    options and counters are ``OutputPreparer``'s."""
 
     def __init__(
         self,
         publisher: Publisher,
         *,
         project: str,
-        decoded_topic: str = DEFAULT_DECODED_TOPIC,
-        error_topic: str = DEFAULT_ERROR_TOPIC,
-        debug_topic: str = "",
-        output_compression: str = GZIP,
-        error_compression: str = GZIP,
-        debug_compression: str = NO_COMPRESSION,
-        input_name: str = "",
-        job_name: str = "decoder",
-        gzip_level: int = DEFAULT_GZIP_LEVEL,
         timeout_seconds: float = DELIVERY_TIMEOUT_SECONDS,
+        **output: Unpack[OutputOptions],
     ) -> None:
-        for name, value in (
-            ("output_compression", output_compression),
-            ("error_compression", error_compression),
-            ("debug_compression", debug_compression),
-        ):
-            if value not in COMPRESSIONS:
-                raise ValueError(f"{name}={value!r}: expected one of {', '.join(COMPRESSIONS)}")
+        super().__init__(project, **output)
         self.publisher = publisher
-        self.decoded_topics = DecodedTopics(project, decoded_topic)
-        self.error_topic = topic_path(project, error_topic)
-        self.debug_topic = topic_path(project, debug_topic) if debug_topic else None
-        self.output_compression = output_compression
-        self.error_compression = error_compression
-        self.debug_compression = debug_compression
-        self.error_provenance = provenance_attributes(input_name, job_name)
-        self.gzip_level = gzip_level
         self.timeout_seconds = timeout_seconds
-        self.published: collections.Counter[str] = collections.Counter()
-        self.truncated_payloads = 0
-        self.dropped_attributes = 0
-        # Decoded messages sent to the error topic instead, by error_type.
-        self.rerouted: collections.Counter[str] = collections.Counter()
-
-    def counter_values(self) -> dict[str, int]:
-        values = {f"published:{kind}": count for kind, count in self.published.items()}
-        values.update({f"rerouted:{kind}": count for kind, count in self.rerouted.items()})
-        values["truncated_payloads"] = self.truncated_payloads
-        values["dropped_attributes"] = self.dropped_attributes
-        return values
 
     def flush(self) -> None:
         """Nothing to do: ``deliver`` returns only once every publish has completed."""
 
-    # --- preparing the outgoing messages ---------------------------------------------------
-    def _attributes(
-        self, message: Message, extra: Mapping[str, str] | None = None
-    ) -> dict[str, str]:
-        attributes, unpublishable = outgoing_attributes(message.attributes, extra)
-        if unpublishable:
-            self.dropped_attributes += len(unpublishable)
-            log.warning("dropped attributes the Pub/Sub client cannot publish: %s", unpublishable)
-        return attributes
-
-    def _add(
-        self,
-        outgoing: list[Outgoing],
-        kind: str,
-        topic: str,
-        message: Message,
-        attributes: dict[str, str],
-        compression: str,
-        max_bytes: int | None,
-    ) -> None:
-        """Append ``message`` for ``topic`` and, when it carries ``x_debug_id``, its debug copy."""
-        level = self.gzip_level
-        data, truncated = encode_payload(message.payload, compression, max_bytes, level)
-        outgoing.append(
-            Outgoing(kind, topic, data, attributes, message if kind == DECODED else None)
-        )
-        if self.debug_topic is not None and DEBUG_ATTRIBUTE in message.attributes:
-            if self.debug_compression != compression:
-                data, debug_truncated = encode_payload(
-                    message.payload, self.debug_compression, max_bytes, level
-                )
-                truncated = truncated or debug_truncated
-            outgoing.append(Outgoing(DEBUG, self.debug_topic, data, attributes))
-        if truncated:
-            self.truncated_payloads += 1
-
-    def prepare(self, decoded: Sequence[Message], errors: Sequence[Message]) -> list[Outgoing]:
-        """Every message one ``deliver`` call publishes, in order, without publishing any."""
-        outgoing: list[Outgoing] = []
-        for message in decoded:
-            topic = self.decoded_topics.path_for(message.attributes)
-            attributes = self._attributes(message)
-            self._add(outgoing, DECODED, topic, message, attributes, self.output_compression, None)
-        for message in errors:
-            attributes = self._attributes(message, self.error_provenance)
-            self._add(
-                outgoing,
-                ERROR,
-                self.error_topic,
-                message,
-                attributes,
-                self.error_compression,
-                MAX_ENCODABLE_MESSAGE_BYTES,
-            )
-        return outgoing
-
-    # --- routing -----------------------------------------------------------------------------
-    def _unroutable(self, message: Message, reason: UnroutableMessage) -> Message:
-        """The error output of a decoded message that its decoded topic cannot take."""
-        self.rerouted[reason.error_type or "unroutable"] += 1
-        log.error(
-            "decoded message sent to the error topic: %s",
-            reason,
-            extra={"error_type": reason.error_type},
-        )
-        return to_error_message(message, reason, "PublishDecoded")
-
-    def _routable(self, decoded: Sequence[Message]) -> tuple[list[Message], list[Message]]:
-        """The decoded messages whose topic name is valid, and the others' error outputs."""
-        routable: list[Message] = []
-        unroutable: list[Message] = []
-        for message in decoded:
-            try:
-                self.decoded_topics.path_for(message.attributes)
-            except (InvalidTopicName, MissingPlaceholder) as exc:
-                reason = (
-                    exc
-                    if isinstance(exc, InvalidTopicName)
-                    else InvalidTopicName(f"the decoded topic template needs the {exc} attribute")
-                )
-                unroutable.append(self._unroutable(message, reason))
-            else:
-                routable.append(message)
-        return routable, unroutable
-
-    # --- publishing -------------------------------------------------------------------------
     def deliver(self, decoded: Sequence[Message], errors: Sequence[Message]) -> None:
         """Publish everything concurrently, wait for all of it; raise ``DeliveryFailed``.
 
-        A decoded message whose topic name is invalid, or whose topic does not exist, goes to
-        the error topic (``InvalidDecodedTopic``, ``DecodedTopicNotFound``) instead of failing
-        the delivery: its name comes from the message, so a retry would fail the same way.
+        A decoded message whose topic name is invalid or whose topic does not exist goes to the
+        error topic instead (``OutputPreparer``).
         """
-        routable, unroutable = self._routable(decoded)
-        missing = self._publish(self.prepare(routable, [*errors, *unroutable]))
+        missing = self._publish(self.prepare_delivery(decoded, errors))
         if missing:
-            errors_for_missing = [
-                self._unroutable(message, TopicNotFound(f"decoded topic {topic} does not exist"))
-                for topic, message in missing
-            ]
-            self._publish(self.prepare([], errors_for_missing))  # the error topic: no decoded
+            self._publish(self.prepare_rerouted(missing))
 
-    def _publish(self, outgoing: list[Outgoing]) -> list[tuple[str, Message]]:
+    def _publish(self, outgoing: list[Outgoing]) -> list[Missing]:
         """Publish and wait; the decoded messages whose topic was not found, or raise."""
-        missing: list[tuple[str, Message]] = []
         started: list[tuple[Outgoing, concurrent.futures.Future[str]]] = []
-        failures: list[BaseException] = []
+        results: list[Result] = []
         for item in outgoing:
             try:
                 future = self.publisher.publish(item.topic, item.data, **item.attributes)
             except Exception as exc:  # e.g. a stopped client: publish nothing more
-                failures.append(exc)
+                results = [(unsent, exc) for unsent in outgoing[len(started) :]]
                 break
             started.append((item, future))
-        not_started = len(outgoing) - len(started) - len(failures)
 
         done, _ = concurrent.futures.wait(
             [future for _, future in started], timeout=self.timeout_seconds
         )
-        for item, future in started:
-            if future not in done:
-                failures.append(
-                    TimeoutError(f"publish not finished after {self.timeout_seconds:g} s")
-                )
-                continue
-            error = future.exception()
-            if error is None:
-                self.published[item.kind] += 1
-            elif item.source is not None and _is_not_found(error):
-                missing.append((item.topic, item.source))
-            else:
-                failures.append(error)
+        late = TimeoutError(f"publish not finished after {self.timeout_seconds:g} s")
+        results += [
+            (item, future.exception() if future in done else late) for item, future in started
+        ]
+        missing, failures = self.settle(results)
         if failures:
-            raise DeliveryFailed(
-                len(failures) + not_started, len(outgoing), failures[0]
-            ) from failures[0]
+            raise DeliveryFailed(len(failures), len(outgoing), failures[0]) from failures[0]
         return missing
-
-
-def _is_not_found(error: BaseException) -> bool:
-    """Whether a publish failed because its topic does not exist."""
-    try:
-        from google.api_core.exceptions import NotFound
-    except ImportError:  # pragma: no cover - the client library always brings it
-        return False
-    return isinstance(error, NotFound)
 
 
 def tuned_publisher() -> Any:
     """A ``PublisherClient`` for a few messages a request, with a retry deadline that ends
     before ``deliver`` stops waiting (the library default is 600 s)."""
-    from google.api_core import exceptions, retry
+    from google.api_core import retry
     from google.api_core.timeout import ConstantTimeout
     from google.cloud import pubsub_v1
 
     publish_retry = retry.Retry(
-        predicate=retry.if_exception_type(
-            exceptions.Aborted,
-            exceptions.Cancelled,
-            exceptions.DeadlineExceeded,
-            exceptions.InternalServerError,
-            exceptions.ResourceExhausted,
-            exceptions.ServiceUnavailable,
-            exceptions.Unknown,
-        ),
+        predicate=retry.if_exception_type(*transient_errors()),
         initial=0.1,
         maximum=10.0,
         multiplier=4.0,

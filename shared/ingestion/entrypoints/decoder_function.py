@@ -1,89 +1,174 @@
 """The decoder function's composition root: settings in, one ``DecoderFunction`` out.
 
-Reads ``DecoderSettings`` from the environment once per instance (cold start), builds the
-concrete adapters (the Pub/Sub sink, the dedup store, the resource provider) from plain values,
-and injects them. Nothing below this module knows where its configuration came from.
+Reads ``DecoderSettings`` from the environment once per instance (cold start, on the first
+request, inside the event loop that serves every request of the instance), builds the concrete
+adapters from plain values and injects them. Nothing below this module knows where its
+configuration came from.
+
+What the instance reuses across requests: one Pub/Sub and one Firestore async client, whose
+RPCs are shared by the concurrent requests through micro-batchers (``service/batcher.py``), the
+schemas and GeoIP readers (reloaded by generation, the re-check run off the loop), and a small
+thread pool for decoding large payloads. The Firestore client is warmed in the background at
+cold start, so that the first duplicate checks do not run into a cold channel's deadline; the
+first request does not wait for it.
+
+The synchronous builders (``pubsub_sink``, ``dedup_store``) make the same adapters for code that
+runs without an event loop (tests of the adapters, the backfill's topic destination).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import functools
 import gc
-import threading
 from collections.abc import Mapping
+from typing import Any
 
-from ..adapters.dedup import DedupStore, InMemoryDedupStore, NoDedup
+from ..adapters.dedup import AsyncDedup, DedupStore, InMemoryDedupStore, NoDedup
 from ..adapters.pubsub_sink import PubSubSink, tuned_publisher
+from ..context import Context
 from ..observability import OutcomeCounters, configure_logging
+from ..service.async_decoder import AsyncDecoderService, AsyncDedupStore
+from ..service.batcher import Batcher
 from ..service.context_provider import ContextProvider
-from ..service.decoder import DecoderService
 from ..service.function import DecoderFunction
 from ..settings import DecoderSettings
 
+# Threads decoding large payloads off the loop: the GIL serialises them anyway; two keep the
+# loop free while one main ping decodes and the next waits.
+DECODE_THREADS = 2
+
+
+# Adapter option <- settings field, for the two adapters built here both ways.
+_OUTPUT_OPTIONS = {
+    name: name
+    for name in (
+        "decoded_topic",
+        "error_topic",
+        "debug_topic",
+        "output_compression",
+        "error_compression",
+        "input_name",
+        "job_name",
+    )
+}
+_FIRESTORE_OPTIONS = {
+    "collection": "dedup_collection",
+    "window_seconds": "dedup_window_seconds",
+    "on_failure": "dedup_on_failure",
+    "timeout_seconds": "dedup_timeout_seconds",
+}
+
+
+def _options(settings: DecoderSettings, fields: Mapping[str, str]) -> dict[str, Any]:
+    return {option: getattr(settings, field) for option, field in fields.items()}
+
 
 def pubsub_sink(settings: DecoderSettings) -> PubSubSink:
+    """The synchronous sink: one ``PublisherClient``, a batch per ``deliver``."""
     return PubSubSink(
-        tuned_publisher(),
-        project=settings.project,
-        decoded_topic=settings.decoded_topic,
-        error_topic=settings.error_topic,
-        debug_topic=settings.debug_topic,
-        output_compression=settings.output_compression,
-        error_compression=settings.error_compression,
-        input_name=settings.input_name,
-        job_name=settings.job_name,
+        tuned_publisher(), project=settings.project, **_options(settings, _OUTPUT_OPTIONS)
     )
 
 
 def dedup_store(settings: DecoderSettings) -> DedupStore:
+    """The synchronous dedup store the settings ask for."""
     if settings.dedup_backend == "firestore":
         from google.cloud import firestore
 
         from ..adapters.firestore_dedup import FirestoreDedupStore
 
         client = firestore.Client(project=settings.project, database=settings.dedup_database)
-        return FirestoreDedupStore(
-            client,
-            collection=settings.dedup_collection,
-            window_seconds=settings.dedup_window_seconds,
-            on_failure=settings.dedup_on_failure,
-            timeout_seconds=settings.dedup_timeout_seconds,
-        )
+        return FirestoreDedupStore(client, **_options(settings, _FIRESTORE_OPTIONS))
     if settings.dedup_backend == "memory":
         return InMemoryDedupStore(window_seconds=settings.dedup_window_seconds)
     return NoDedup()
 
 
-def build(settings: DecoderSettings) -> DecoderFunction:
-    """Everything an instance reuses across requests: clients, schemas, GeoIP readers."""
-    configure_logging(settings.log_level)
-    provider = ContextProvider(
-        settings.resources, recheck_seconds=settings.resource_recheck_seconds
+def _async_sink(settings: DecoderSettings) -> Any:
+    from google.pubsub_v1.services.publisher import PublisherAsyncClient
+
+    from ..adapters.pubsub_async import AsyncPubSubSink
+
+    return AsyncPubSubSink(
+        PublisherAsyncClient(),
+        Batcher,
+        project=settings.project,
+        **_options(settings, _OUTPUT_OPTIONS),
     )
-    sink = pubsub_sink(settings)
-    dedup = dedup_store(settings)
-    service = DecoderService(
-        provider.current,
+
+
+def _async_dedup(settings: DecoderSettings) -> AsyncDedupStore | None:
+    if settings.dedup_backend == "firestore":
+        from google.cloud import firestore
+
+        from ..adapters.firestore_async import AsyncFirestoreDedupStore
+
+        client = firestore.AsyncClient(project=settings.project, database=settings.dedup_database)
+        return AsyncFirestoreDedupStore(client, Batcher, **_options(settings, _FIRESTORE_OPTIONS))
+    if settings.dedup_backend == "memory":
+        return AsyncDedup(InMemoryDedupStore(window_seconds=settings.dedup_window_seconds))
+    return None
+
+
+async def build(settings: DecoderSettings) -> DecoderFunction:
+    """Everything an instance reuses across requests; call inside the serving event loop."""
+    configure_logging(settings.log_level)
+    loop = asyncio.get_running_loop()
+    executor = concurrent.futures.ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="decode")
+    # Cold start reads (and may download) every resource: off the loop, like every re-check.
+    provider = await loop.run_in_executor(
+        executor,
+        functools.partial(
+            ContextProvider, settings.resources, recheck_seconds=settings.resource_recheck_seconds
+        ),
+    )
+
+    async def current_context() -> Context:
+        if provider.recheck_due():
+            return await loop.run_in_executor(executor, provider.current)
+        return provider.current()
+
+    sink = _async_sink(settings)
+    dedup = _async_dedup(settings)
+    service = AsyncDecoderService(
+        current_context,
         sink,
         dedup,
         counters=OutcomeCounters(interval=settings.counters_interval_seconds),
         include_stack_trace=settings.include_stack_trace,
+        executor=executor,
     )
-    return DecoderFunction(service, {"dedup": dedup, "sink": sink, "resources": provider})
+    sources: dict[str, Any] = {"sink": sink, "resources": provider}
+    if dedup is not None:
+        sources["dedup"] = dedup
+        warm = getattr(dedup, "warm", None)
+        if warm is not None:
+            task = loop.create_task(warm())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+    return DecoderFunction(service, sources)
 
 
 _instance: DecoderFunction | None = None
-_instance_lock = threading.Lock()
+_instance_lock: asyncio.Lock | None = None
+# Tasks the instance started and must keep a reference to until they end.
+_background: set[asyncio.Task[Any]] = set()
 
 
-def instance(environ: Mapping[str, str]) -> DecoderFunction:
-    """The process-wide function, built on first use (cold start) and reused afterwards."""
-    global _instance
-    if _instance is None:
-        with _instance_lock:
-            if _instance is None:
-                _instance = build(DecoderSettings.from_environ(environ))
-                # Clients, schemas and databases live as long as the instance: keep them out
-                # of the collector's generations so per-request collections stay cheap.
-                gc.collect()
-                gc.freeze()
+async def async_instance(environ: Mapping[str, str]) -> DecoderFunction:
+    """The process-wide function, built on the first request (cold start) and reused after."""
+    global _instance, _instance_lock
+    if _instance is not None:
+        return _instance
+    if _instance_lock is None:
+        _instance_lock = asyncio.Lock()
+    async with _instance_lock:
+        if _instance is None:
+            _instance = await build(DecoderSettings.from_environ(environ))
+            # Clients, schemas and databases live as long as the instance: keep them out of
+            # the collector's generations so per-request collections stay cheap.
+            gc.collect()
+            gc.freeze()
     return _instance

@@ -134,6 +134,10 @@ class ContextProvider:
                 self._lock.release()
         return self._loaded.context
 
+    def recheck_due(self) -> bool:
+        """Whether the next ``current()`` will check the sources (and may block on them)."""
+        return self._clock() - self._checked_at >= self._interval
+
     @property
     def generations(self) -> dict[str, str]:
         return {location: item.generation for location, item in self._loaded.fetched.items()}

@@ -9,7 +9,10 @@ message at all is handed to the service as ``UnreadableInput`` and becomes a
 nothing is lost, nothing loops.
 
 Everything is injected by the composition root (``ingestion.entrypoints.decoder_function``):
-the service, its counters and the adapters whose own counters are logged with them.
+the service, its counters and the adapters whose own counters are logged with them. The handler
+is a coroutine: every request of an instance runs on one event loop, where the adapters batch
+their RPCs across requests. A request that is cancelled (its client went away, or it timed out)
+takes its queued items out of the batchers on the way out.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..core.errors import TransientFailure
 from ..core.message import Message
 from ..observability import OutcomeCounters, ReportsCounters, counter_values, log_fields
 from ..pipeline import Outcome
-from .decoder import DecoderService
+from .async_decoder import AsyncDecoderService
 
 log = logging.getLogger("ingestion.decoder")
 
@@ -33,14 +36,14 @@ RETRY = 503
 class DecoderFunction:
     def __init__(
         self,
-        service: DecoderService,
+        service: AsyncDecoderService,
         counter_sources: Mapping[str, ReportsCounters] | None = None,
     ) -> None:
         self.service = service
         self.counters: OutcomeCounters = service.counters
         self.counter_sources = dict(counter_sources or {})
 
-    def handle(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+    async def handle(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
         """Process one push request; the status code tells Pub/Sub to ack (2xx) or redeliver."""
         message_id: str | None = None
         item: Message | InvalidEnvelope
@@ -50,7 +53,7 @@ class DecoderFunction:
         except InvalidEnvelope as exc:
             item = exc
         try:
-            outcome = self.service.process(item)
+            outcome = await self.service.process(item)
         except TransientFailure as exc:
             self.counters.add("retry")
             fields = log_fields(item.attributes) if isinstance(item, Message) else {}

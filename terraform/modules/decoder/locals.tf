@@ -64,11 +64,10 @@ locals {
     COUNTERS_INTERVAL_SECONDS = tostring(var.decoder.counters_interval_seconds)
   }
 
-  # What the function runs with: the settings above, plus the request threads of
-  # functions-framework's gunicorn (THREADS, default 4 per CPU) set to the instance's request
-  # concurrency, as the Cloud Run functions concurrency guide recommends: fewer threads would
-  # queue requests Cloud Run has already admitted.
-  function_environment = merge(local.environment, { THREADS = tostring(var.service.concurrency) })
+  # What the function runs with: the settings above. The function is an ASGI one (one event
+  # loop per instance, uvicorn under gunicorn), so there are no request threads to size:
+  # Cloud Run's max_instance_request_concurrency alone bounds the requests in flight.
+  function_environment = local.environment
 
   # A push request waits for the function at most this long (Pub/Sub allows 10-600 s).
   ack_deadline_seconds = min(600, max(10, var.service.timeout_seconds))

@@ -165,13 +165,17 @@ variable "delivery" {
 variable "service" {
   description = <<-EOT
     Size and limits of the function. Concurrency above 1 needs at least one whole CPU.
+    concurrency: requests one instance takes at once. The function serves them all on one event
+    loop and shares its Pub/Sub and Firestore RPCs across them, so more requests in flight mean
+    fuller batches and less CPU per message; 80 keeps a 1-CPU instance busy at ~1,000 msg/s with
+    20-80 ms per request (docs/capacity.md).
     timeout_seconds is also the push acknowledgement deadline (capped to 10-600 s).
     build_service_account: the account Cloud Build uses to build the function (projects/P/serviceAccounts/EMAIL); null for the default.
   EOT
   type = object({
     min_instances         = optional(number, 0)
     max_instances         = optional(number, 100)
-    concurrency           = optional(number, 4)
+    concurrency           = optional(number, 80)
     available_cpu         = optional(string, "1")
     available_memory      = optional(string, "1Gi")
     timeout_seconds       = optional(number, 60)
