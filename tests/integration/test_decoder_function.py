@@ -295,3 +295,39 @@ def test_no_message_is_lost_when_the_function_is_killed_and_restarted(
         )
     assert seen.issuperset(doc_ids)
     assert len(seen) < total + 2  # only our documents arrived
+
+
+# --- requests share RPCs: a failure fails exactly the requests it carried -----------------------
+def test_concurrent_requests_fail_exactly_those_whose_publish_failed(
+    pubsub, firestore_server, tmp_path
+):
+    # The error topic is missing, the decoded one exists: in the same wave of concurrent
+    # requests, every valid message is acknowledged and every rejected one asks for redelivery.
+    topics = Topics(Topology.unique(PROJECT, debug=False), kinds=("raw", "decoded"))
+    env = function_env(topics, firestore_server.host, dedup_backend="off")
+    good = [edge_message() for _ in range(24)]
+    bad = [edge_message(namespace="no-such-namespace") for _ in range(8)]
+    waves = [*good, *bad]
+    with running(decoder_function(tmp_path, env)) as (function,):
+        statuses: dict[int, int] = {}
+
+        def send(index: int) -> None:
+            data, attributes = waves[index]
+            statuses[index] = post(function, push_body(data, attributes, str(index))).status_code
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(waves))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [statuses[i] for i in range(len(good))] == [204] * len(good)
+        assert [statuses[i] for i in range(len(good), len(waves))] == [503] * len(bad)
+        # The outage ends: the redelivered rejections now reach the error topic.
+        topics.create("error")
+        for index in range(len(good), len(waves)):
+            send(index)
+        assert [statuses[i] for i in range(len(good), len(waves))] == [204] * len(bad)
+    assert len(topics.pull("decoded", len(good))) == len(good)
+    errors = topics.pull("error", len(bad))
+    assert len(errors) == len(bad)
+    assert {e.attributes["error_type"] for e in errors} == {"ParsePayload"}
