@@ -34,15 +34,16 @@ only for errors that are not Firestore's, which are bugs and reach the caller as
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud.firestore_v1 import _helpers as firestore_helpers
 from google.cloud.firestore_v1.types import Document, Write
 
+from .batching import BatcherFactory
 from .dedup import DEFAULT_WINDOW_SECONDS
 from .firestore_dedup import (
     DEFAULT_COLLECTION,
@@ -59,12 +60,7 @@ from .firestore_dedup import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-__all__ = [
-    "AsyncFirestoreDedupStore",
-    "BatchQueue",
-    "BatcherFactory",
-    "DedupUnavailable",
-]
+__all__ = ["AsyncFirestoreDedupStore", "DedupUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -73,26 +69,6 @@ MAX_WRITES_PER_BATCH = 500  # Firestore's limit for one BatchWrite request
 DEFAULT_WARM_TIMEOUT_SECONDS = 10.0
 # The warm-up reads this id: marks are 64 hex digits, so no document by this name is ever a mark.
 WARM_UP_DOCUMENT_ID = "warm-up"
-
-
-# The store's RPC for a batch: one outcome per item, in order.
-_Send = Callable[[list[Any]], Awaitable[Sequence[Any]]]
-
-
-class BatcherFactory(Protocol):
-    """Makes the store's batchers: ``Batcher`` itself, or a partial of it with other options."""
-
-    def __call__(self, send: _Send, *, max_items: int, name: str) -> BatchQueue: ...
-
-
-class BatchQueue(Protocol):
-    """What the store needs of a micro-batcher (``ingestion.service.batcher.Batcher``)."""
-
-    async def submit(self, item: Any) -> Any: ...
-
-    async def close(self) -> None: ...
-
-    def counter_values(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)

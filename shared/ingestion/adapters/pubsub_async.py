@@ -34,10 +34,11 @@ import collections
 import functools
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Protocol, Unpack
 
 from ..core.message import Message
+from .batching import BatcherFactory, BatchQueue
 from .pubsub_output import (
     MAX_REQUEST_BYTES,
     Missing,
@@ -66,8 +67,6 @@ ATTRIBUTE_OVERHEAD_BYTES = 9
 # Counters of the batchers that are a maximum across batchers, not a sum.
 _MAXIMUM_COUNTERS = frozenset({"largest_batch"})
 
-Send = Callable[[list[Outgoing]], Awaitable[Sequence[str | BaseException]]]
-
 
 class AsyncPublisher(Protocol):
     """The part of ``google.pubsub_v1.PublisherAsyncClient`` the sink uses."""
@@ -75,30 +74,6 @@ class AsyncPublisher(Protocol):
     def publish(
         self, *, topic: str, messages: list[Any], retry: Any, timeout: float
     ) -> Awaitable[Any]: ...
-
-
-class TopicBatcher(Protocol):
-    """What the sink needs of ``ingestion.service.batcher.Batcher``."""
-
-    async def submit(self, item: Outgoing) -> str: ...
-
-    async def close(self) -> None: ...
-
-    def counter_values(self) -> dict[str, int]: ...
-
-
-class BatcherFactory(Protocol):
-    """Makes a topic's batcher: ``Batcher`` itself, or a partial of it with more options."""
-
-    def __call__(
-        self,
-        send: Send,
-        *,
-        max_items: int,
-        max_bytes: int | None,
-        size: Callable[[Outgoing], int] | None,
-        name: str,
-    ) -> TopicBatcher: ...
 
 
 def message_size(item: Outgoing) -> int:
@@ -143,10 +118,10 @@ class AsyncPubSubSink(OutputPreparer):
         self._message = PubsubMessage.pb()
         self._make_batcher = make_batcher
         # topic path -> (topic kind, its batcher), least recently used first
-        self._batchers: collections.OrderedDict[str, tuple[str, TopicBatcher]] = (
+        self._batchers: collections.OrderedDict[str, tuple[str, BatchQueue[Outgoing, str]]] = (
             collections.OrderedDict()
         )
-        self._retiring: dict[asyncio.Task[None], tuple[str, TopicBatcher]] = {}
+        self._retiring: dict[asyncio.Task[None], tuple[str, BatchQueue[Outgoing, str]]] = {}
         self._retired: dict[str, dict[str, int]] = collections.defaultdict(dict)
         self._closed = False
 
@@ -202,7 +177,7 @@ class AsyncPubSubSink(OutputPreparer):
         # request may have evicted (closed) it.
         return await self._batcher(item).submit(item)
 
-    def _batcher(self, item: Outgoing) -> TopicBatcher:
+    def _batcher(self, item: Outgoing) -> BatchQueue[Outgoing, str]:
         entry = self._batchers.get(item.topic)
         if entry is not None:
             self._batchers.move_to_end(item.topic)
@@ -219,7 +194,7 @@ class AsyncPubSubSink(OutputPreparer):
         self._batchers[item.topic] = (item.kind, batcher)
         return batcher
 
-    def _retire(self, topic: str, entry: tuple[str, TopicBatcher]) -> None:
+    def _retire(self, topic: str, entry: tuple[str, BatchQueue[Outgoing, str]]) -> None:
         """Close an evicted batcher in the background; its counts join the retired ones."""
         task = asyncio.get_running_loop().create_task(entry[1].close(), name=f"close {topic}")
         self._retiring[task] = entry
