@@ -5,6 +5,9 @@ and charts. Each ``bench/*.py`` keeps only its own measurement.
   events) wrapped as edge messages with realistic attributes, about 92.5 % of payloads gzipped
   (the production share, decoder-behaviour.md §8); decoded with the schemas of
   mozilla-pipeline-schemas and gcp-ingestion's GeoIP2 test databases.
+- Message files: the corpus as a user has it for ``ingestion decode``: ``json`` lines
+  (``{"attributeMap": ..., "payload": "<base64>"}``), gzipped, split over a few ``.ndjson.gz``
+  files (``write_message_files``).
 - CPU accounting from ``/proc`` (Linux): user + sys seconds of a process and its reaped children
   (fields 14-17 of ``/proc/<pid>/stat``, in clock ticks), of every process of a process group,
   of this process (``getrusage``) and of the whole machine (``/proc/stat``).
@@ -16,6 +19,7 @@ Importing this module puts ``shared/`` on ``sys.path``, so a benchmark runs from
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import gzip
@@ -149,6 +153,35 @@ def build_corpus(size: int, seed: int = 7) -> list[Message]:
         attributes = _edge_attributes(kind, doc_id, rng.choice(addresses), rng)
         corpus.append(Message(attributes=attributes, payload=payload))
     return corpus
+
+
+# Files the corpus is split over for ``ingestion decode``, and their gzip level (gzip's default).
+MESSAGE_FILES = 4
+MESSAGE_FILES_LEVEL = 6
+
+
+def write_message_files(
+    corpus: list[Message], folder: Path, files: int = MESSAGE_FILES
+) -> list[Path]:
+    """The corpus as raw message files a user decodes: ``json`` lines, gzipped, message ``i`` in
+    file ``i % files``; the paths, in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(files):
+        lines = [
+            orjson.dumps(
+                {
+                    "attributeMap": message.attributes,
+                    "payload": base64.b64encode(message.payload).decode("ascii"),
+                }
+            )
+            + b"\n"
+            for message in corpus[index::files]
+        ]
+        path = folder / f"messages-{index:02d}.ndjson.gz"
+        path.write_bytes(gzip.compress(b"".join(lines), MESSAGE_FILES_LEVEL, mtime=0))
+        paths.append(path)
+    return paths
 
 
 def resources(engine: str) -> ContextConfig:
