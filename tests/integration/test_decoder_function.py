@@ -331,3 +331,33 @@ def test_concurrent_requests_fail_exactly_those_whose_publish_failed(
     errors = topics.pull("error", len(bad))
     assert len(errors) == len(bad)
     assert {e.attributes["error_type"] for e in errors} == {"ParsePayload"}
+
+
+def test_the_first_messages_of_a_cold_instance_are_checked_for_duplicates(
+    topics, firestore_server, service_logs
+):
+    # A cold Firestore client used to time out on its first reads (2 s deadline), letting the
+    # first messages through unchecked. The instance warms it at cold start; reads that arrive
+    # meanwhile queue behind the warm-up instead of failing.
+    env = function_env(topics, firestore_server.host)
+    messages = [edge_message() for _ in range(6)]
+    with running(decoder_function(service_logs, env)) as (function,):
+        for index, (data, attributes) in enumerate(messages):
+            assert post(function, push_body(data, attributes, str(index))).status_code == 204
+    # A second, cold instance gets the same uris as its very first requests, all at once.
+    with running(decoder_function(service_logs, env)) as (function,):
+        answers: list[int] = []
+
+        def send(index: int) -> None:
+            data, attributes = messages[index]
+            answers.append(post(function, push_body(data, attributes, f"r{index}")).status_code)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(messages))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == [204] * len(messages)
+    assert len(topics.pull("decoded", len(messages))) == len(messages)
+    errors = topics.pull("error", len(messages))
+    assert [e.attributes["error_type"] for e in errors] == ["Duplicate"] * len(messages)
