@@ -1,43 +1,67 @@
-"""The decoder function end to end on this machine: messages/s and CPU per message, against the
-in-process decoder on the same messages.
+"""The decoder function end to end, old design against new in the same run: CPU per message of
+the function's processes and request latency at 1, 8, 32 and 80 concurrent requests, with dedup
+off and with Firestore dedup, against the in-process decode of the same messages.
 
-Starts the official Pub/Sub and Firestore emulators and the ``decode`` function under
-functions-framework (gunicorn: one master, one worker process with ``THREADS`` request threads),
-creates the local topology (``ingestion.local.topology``: a raw topic with a push subscription to
-the function plus decoded and error topics with pull subscriptions), and publishes the corpus of
-``bench/common.py`` (real pings from ``../shared`` with edge attributes, 92.5 % gzipped). Two
-configurations, Firestore dedup (the default) and ``DEDUP_BACKEND=off``, each run
-``--e2e-rounds`` times alternately (median reported, every round kept), each run with its own
-function process and topics. A run first pushes one message of every
-kind through the function (cold start, schema compilation, client channels), then measures:
+Two designs of the ``decode`` function, served by functions-framework on this machine:
 
-- wall time from the first publish until every input's uri was seen on the decoded or error topic
-  (pulled and acknowledged as they arrive; polling every 50 ms);
-- CPU seconds (user + sys) of the function's process group: for every process whose process
-  group is the function's (``start_new_session``, so the gunicorn master and its worker), fields
-  14-17 of ``/proc/<pid>/stat`` (utime, stime, and cutime, cstime for children already reaped),
-  in clock ticks, read before the first publish and after the last output arrived. All threads of
-  a process are in its utime/stime. The same for each emulator's process group, for this
-  process (``getrusage``: publishing and pulling) and for the whole machine (``/proc/stat``).
+- **new**: the working tree's ``functions/decoder/main.py``, an ASGI function (gunicorn with one
+  uvicorn worker, uvloop and httptools): every request of the instance on one event loop, the
+  Pub/Sub publishes and the Firestore reads and marks batched across concurrent requests.
+- **old**: the same files at ``--baseline-ref`` (default 52b34d5, the commit before the event
+  loop), extracted with ``git archive`` into a temporary directory at run time: a Flask function
+  under gunicorn's gthread worker with ``THREADS`` set to the concurrency (as its Terraform did),
+  one ``PublisherClient`` batch per request, one Firestore get and one set per message. Skipped,
+  with the reason printed, when git or the ref is not available.
 
-In the same invocation, as baselines on the same messages:
+Both run against the same official Pub/Sub and Firestore emulators, with the same messages and
+the same settings, rendered from the settings table (``ingestion.settings.environ_for``) through
+the local topology (``ingestion.local.topology``); the old design is given only the variables its
+own settings table knows (the JSON lists any left out). Every point starts its own function
+process, with its own output topics and dedup collection, and warms it up (cold start, schema
+compilation, client channels) with one message of every kind in the corpus. Before the first
+point, 1,000 unmeasured messages go through each design and dedup mode, to warm the emulators'
+JVMs.
 
-- ``DecoderService.decode`` in this process (one thread, warm, median of ``--rounds``), and
-  ``decode`` followed by the sink's output preparation (``PubSubSink.prepare``: gzip level 1 and
-  attributes, no publishing), before the emulators start;
-- ``DecoderFunction.handle`` called directly on push bodies, one at a time, with its real sink and
-  dedup store against the emulators: the function minus gunicorn, Flask and the push;
-- the function's ``PubSubSink`` alone: one ``deliver`` per input message (what a request does)
-  against one ``deliver`` for all of them (batches of up to 100), to show what publishing a few
-  messages per request costs in the client library.
+The load: this process POSTs Pub/Sub push bodies (``push_body``) straight to the function over
+keep-alive HTTP connections (aiohttp, on uvloop when installed), which is what a push
+subscription does, without the emulator's push in between:
 
-The ratio function CPU / in-process decode CPU per message is the cost of everything the function
-adds: HTTP and the push envelope, output encoding, publishing through the client library,
-Firestore reads and writes, threads.
+- **saturation**: a fixed number of connections (1, 8, 32, 80), each sending its next request as
+  soon as the previous one was answered: as fast as that concurrency allows on this machine;
+- **light load**: 100 requests/s, paced (each request sent at its scheduled time, at most the
+  design's deployed concurrency in flight: 4 for the old design, 80 for the new).
 
-Everything shares this machine's cores: the emulators are JVMs that do real work per message
-(push, publish, pull, Firestore), so wall-clock messages/s here is bounded by the machine, not by
-the function; the function's CPU per message is the number that carries over to a deployment.
+Measured per point: CPU seconds (user + sys) of the function's process group (the gunicorn
+master and its worker: ``/proc/<pid>/stat`` utime, stime, cutime, cstime of every member), read
+before the first request and after the last answer, divided by the messages; the same for each
+emulator, for this process and for the machine; wall-clock messages/s; per-request latency,
+client side (send to full answer), p50 and p99; non-2xx answers and connection failures. After
+the timed window every output is pulled from the decoded and error subscriptions and counted
+against what the in-process decoder produces for the same messages, and with Firestore dedup
+the marks in the collection are counted: a point where anything is missing is marked invalid
+(and the benchmark exits 1), so a broken configuration cannot produce a fast number.
+
+Then, for the new design with Firestore dedup at 32 and 80 concurrent requests, one more run
+each with its counters logged every 0.5 s (``LOG_LEVEL=INFO``): items per Publish, ``get_all``
+and ``BatchWrite`` RPC, for the Firestore and Pub/Sub request rates of a deployment. Its CPU is
+not reported (logging is not what the points run with).
+
+The baseline of the ratios: ``DecoderService.decode`` of the same messages in this process, one
+thread, warm (median of ``--rounds``), and decode plus the sink's output preparation (gzip,
+attributes; no publishing), measured before the emulators start.
+
+Everything shares this machine's cores (2 here): the emulators are JVMs that do real work per
+message, so wall-clock messages/s and latency are bounds of this machine, not of a deployment;
+the function's CPU per message is the number that carries over.
+
+Every point runs ``--repeats`` times (3 by default; the rounds one after the other, each point
+with its own function process), and the JSON gives the medians and every round. The CPU that
+other processes on the machine used during a point (the machine's busy time minus the function,
+the emulators and this process) is recorded too, as ``other_processes_cores``: on a shared
+machine it says how much a neighbour may have disturbed the point.
+
+Each point sends messages with document ids of its own (the corpus's messages with new uuids in
+their uris: the same payloads and attributes otherwise), so no point sees another's dedup marks.
 
 Writes ``bench/results/function.json`` and ``bench/results/function.png``. Exits 1 with a reason
 when ``../shared`` (the corpus), the emulators or functions-framework are missing. Not a test.
@@ -46,59 +70,168 @@ when ``../shared`` (the corpus), the emulators or functions-framework are missin
 from __future__ import annotations
 
 import argparse
-import contextlib
+import asyncio
 import dataclasses
+import datetime
 import gc
 import gzip
 import importlib.util
-import json
+import io
 import os
+import random
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import common
+import orjson
 
 from ingestion import pipeline
 from ingestion.adapters.pubsub_sink import PubSubSink
 from ingestion.context import build_context
 from ingestion.core.message import Message
-from ingestion.entrypoints.decoder_function import build, pubsub_sink
 from ingestion.local.services import (
     DEFAULT_SDK_ROOT,
     LocalService,
     ServiceUnavailable,
     firestore_emulator,
+    functions_framework,
     pubsub_emulator,
     running,
 )
 from ingestion.local.topology import (
+    FUNCTION_SOURCE,
     Topics,
     Topology,
-    decoder_function,
     emulators_running,
     function_environment,
     push_body,
 )
 from ingestion.resources.validators import DEFAULT_ENGINE
 from ingestion.service.decoder import DecoderService, duplicate_error
-from ingestion.settings import DecoderSettings
+from ingestion.settings import ENVIRONMENT
 
 PROJECT = "bench-project"
-INPUT_NAME = f"projects/{PROJECT}/subscriptions/decoder-raw-push"
-POLL_SECONDS = 0.05
+BASELINE_REF = "52b34d5"
+CONCURRENCY = (1, 8, 32, 80)
+QUICK_CONCURRENCY = (8, 32)
 # (label in the results, DEDUP_BACKEND)
-RUNS: tuple[tuple[str, str], ...] = (("dedup_off", "off"), ("dedup_firestore", "firestore"))
-RUNS_LABELS = [label for label, _ in RUNS]
+DEDUP: tuple[tuple[str, str], ...] = (("dedup_off", "off"), ("dedup_firestore", "firestore"))
+LIGHT_RATE = 100.0  # requests per second at light load
+# Requests one instance takes at once, as each design was deployed (Terraform's default
+# concurrency: 4 before the event loop, with THREADS = 4; 80 after).
+DEPLOYED_CONCURRENCY = {"old": 4, "new": 80}
+# The issue's targets for the new design: function CPU per message at most this many times the
+# in-process decode's, at TARGET_CONCURRENCY concurrent requests; the goal is GOAL_RATIO.
+TARGET_CONCURRENCY = 32
+TARGET_RATIO = {"dedup_off": 2.5, "dedup_firestore": 3.0}
+GOAL_RATIO = 2.0
+REQUEST_TIMEOUT_SECONDS = 120.0
+COLLECT_TIMEOUT_SECONDS = 120.0
+HEADERS = {"Content-Type": "application/json"}
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 # Non-blocking pulls use the emulator's return_immediately, which the client deprecates.
 warnings.filterwarnings("ignore", message="The return_immediately flag is deprecated")
+
+
+# --- the two designs ----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """One version of the ``decode`` function and how to serve it."""
+
+    name: str
+    what: str
+    source: Path  # functions/decoder/main.py
+    shared: Path  # what goes on PYTHONPATH
+    known_variables: frozenset[str]  # the settings variables its settings table reads
+    threads: bool  # gunicorn gthread: THREADS is the concurrency
+
+    def environment(self, settings_env: dict[str, str], concurrency: int) -> dict[str, str]:
+        """``settings_env`` (rendered for the working tree's settings) for this design."""
+        ours = {variable.name for variable in ENVIRONMENT}
+        env = {
+            name: value
+            for name, value in settings_env.items()
+            if name not in ours or name in self.known_variables
+        }
+        env["PYTHONPATH"] = str(self.shared)
+        if self.threads:
+            env["THREADS"] = str(concurrency)
+        return env
+
+    def left_out(self) -> list[str]:
+        return sorted({variable.name for variable in ENVIRONMENT} - self.known_variables)
+
+    def function(self, log_dir: Path, env: dict[str, str]) -> LocalService:
+        return functions_framework(self.source, "decode", log_dir, env, signature_type="http")
+
+
+def new_design() -> Design:
+    return Design(
+        "new",
+        "working tree: ASGI function on one event loop (gunicorn + uvicorn worker), RPCs batched "
+        "across concurrent requests",
+        FUNCTION_SOURCE,
+        FUNCTION_SOURCE.parents[2] / "shared",
+        frozenset(variable.name for variable in ENVIRONMENT),
+        threads=False,
+    )
+
+
+def old_design(ref: str, into: Path) -> tuple[Design | None, str]:
+    """The function at ``ref``, extracted into ``into``; or None and why not."""
+    if not (common.REPO / ".git").exists():
+        return None, f"no git checkout at {common.REPO} (.git missing): old design skipped"
+    try:
+        archive = subprocess.run(
+            ["git", "archive", ref, "shared", "functions"],
+            cwd=common.REPO,
+            capture_output=True,
+            check=True,
+        )
+    except FileNotFoundError:
+        return None, "git is not installed: old design skipped"
+    except subprocess.CalledProcessError as exc:
+        reason = exc.stderr.decode(errors="replace").strip()
+        return None, f"git archive {ref} failed ({reason}): old design skipped"
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    shared = into / "shared"
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ingestion.settings import ENVIRONMENT\nfor v in ENVIRONMENT: print(v.name)",
+        ],
+        env={**os.environ, "PYTHONPATH": str(shared)},
+        capture_output=True,
+        text=True,
+    )
+    if listing.returncode != 0:
+        return None, f"the code at {ref} does not import: {listing.stderr.strip()[-300:]}"
+    return (
+        Design(
+            "old",
+            f"{ref}: Flask function under gunicorn gthread (THREADS = concurrency), one "
+            "PublisherClient batch per request, one Firestore get and set per message",
+            into / "functions" / "decoder" / "main.py",
+            shared,
+            frozenset(listing.stdout.split()),
+            threads=True,
+        ),
+        "",
+    )
 
 
 # --- the corpus and the in-process decoder ------------------------------------------------------
@@ -120,35 +253,65 @@ def warmup_set(size: int = 600, seed: int = 99) -> list[Message]:
     return list(chosen.values())
 
 
+def renamed(messages: Sequence[Message], seed: int) -> list[Message]:
+    """The same messages with new document ids in their uris (no dedup mark of another point)."""
+    rng = random.Random(seed)
+    out = []
+    for message in messages:
+        doc_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        uri = UUID4.sub(doc_id, message.attributes["uri"], count=1)
+        out.append(message.evolve(set_attributes={"uri": uri}))
+    return out
+
+
 def make_service() -> DecoderService:
     """The decoder on the resources the function is given (same schemas, GeoIP test databases)."""
     context = build_context(common.resources(DEFAULT_ENGINE))
     return DecoderService(context, sink=None)  # type: ignore[arg-type]
 
 
-def expected_uris(service: DecoderService, messages: Sequence[Message]) -> set[str]:
-    """Uris of the inputs that give at least one output (a scrubber drop gives none)."""
-    uris = set()
+@dataclasses.dataclass(frozen=True)
+class Expected:
+    """What the function must publish for a list of inputs, from the in-process decoder."""
+
+    decoded: int
+    errors: int
+    uris: frozenset[str]  # inputs with at least one output (a scrubber drop gives none)
+    marks: int  # inputs with a decoded output: one Firestore document each
+
+
+def outputs_of(service: DecoderService, messages: Sequence[Message]) -> list[tuple[int, int]]:
+    """(decoded outputs, error outputs) of each message, decoded in this process."""
+    counts = []
     for message in messages:
         outcome = service.decode(message)
-        if outcome.decoded or outcome.errors:
-            uris.add(message.attributes["uri"])
-    return uris
+        counts.append((len(outcome.decoded), len(outcome.errors)))
+    return counts
+
+
+def expected(messages: Sequence[Message], outputs: Sequence[tuple[int, int]]) -> Expected:
+    """What ``messages`` must give, from ``outputs_of`` the same messages (uris may differ)."""
+    uris = frozenset(
+        message.attributes["uri"]
+        for message, (decoded, errors) in zip(messages, outputs, strict=True)
+        if decoded or errors
+    )
+    return Expected(
+        decoded=sum(decoded for decoded, _ in outputs),
+        errors=sum(errors for _, errors in outputs),
+        uris=uris,
+        marks=sum(1 for decoded, _ in outputs if decoded),
+    )
 
 
 def in_process(service: DecoderService, corpus: list[Message], rounds: int) -> dict[str, Any]:
     sink = PubSubSink(None, project=PROJECT)  # type: ignore[arg-type]  # prepare() only
     outcomes = {"decoded": 0, "errors": 0, "dropped": 0}
-    decoded_out = [0, 0]
     for message in corpus:  # the first pass also compiles every schema it meets
         outcome = service.decode(message)
         outcomes["decoded"] += len(outcome.decoded)
         outcomes["errors"] += len(outcome.errors)
         outcomes["dropped"] += len(outcome.dropped)
-        for item in sink.prepare(outcome.decoded, []):
-            data, attributes = message_bytes(item.data, item.attributes)
-            decoded_out[0] += data
-            decoded_out[1] += attributes
 
     def decode_only() -> None:
         for message in corpus:
@@ -159,7 +322,7 @@ def in_process(service: DecoderService, corpus: list[Message], rounds: int) -> d
             outcome = service.decode(message)
             sink.prepare(outcome.decoded, outcome.errors)
 
-    gc.collect()  # no gc.freeze(): the function does not freeze either (it made no difference)
+    gc.collect()
     times: dict[str, list[float]] = {"decode": [], "decode_and_prepare": []}
     for _ in range(rounds):  # interleaved, so a noisy neighbour slows both alike
         for name, fn in (("decode", decode_only), ("decode_and_prepare", decode_and_prepare)):
@@ -168,21 +331,20 @@ def in_process(service: DecoderService, corpus: list[Message], rounds: int) -> d
     result: dict[str, Any] = {
         "what": "DecoderService.decode on one thread, warm; CPU time of this process",
         "engine": DEFAULT_ENGINE,
+        "messages": size,
         "rounds": rounds,
         "outcomes": outcomes,
     }
     for name, values in times.items():
         seconds = statistics.median(values)
         result[name] = {
-            "cpu_seconds": round(seconds, 4),
             "cpu_ms_per_message": common.ms_per_message(seconds, size),
             "messages_per_second": common.messages_per_second(size, seconds),
             "cpu_seconds_per_round": [round(v, 4) for v in values],
         }
     result["decode_and_prepare"]["what"] = (
-        "decode, then PubSubSink.prepare (gzip level 1 of each output, attributes); no publishing"
+        "decode, then PubSubSink.prepare (gzip of each output, attributes); no publishing"
     )
-    result["decoded_output_bytes"] = {"data": decoded_out[0], "attributes": decoded_out[1]}
     return result
 
 
@@ -190,10 +352,10 @@ def error_sizes(service: DecoderService, corpus: list[Message]) -> dict[str, Any
     """Average sizes of error outputs for the corpus's messages, as the function publishes them.
 
     A duplicate is metadata only (empty payload). A rejection carries its payload as ParsePayload
-    saw it (decompressed, D-43), gzipped at level 1 on the error topic; for its attributes each
-    message is decoded once more with a payload no schema accepts.
+    saw it (decompressed), gzipped at level 1 on the error topic; for its attributes each message
+    is decoded once more with a payload no schema accepts.
     """
-    sink = PubSubSink(None, project=PROJECT, input_name=INPUT_NAME)  # type: ignore[arg-type]
+    sink = PubSubSink(None, project=PROJECT, input_name="raw-push")  # type: ignore[arg-type]
     context = service.context
     duplicates = [0, 0]
     rejections = [0, 0]
@@ -207,7 +369,7 @@ def error_sizes(service: DecoderService, corpus: list[Message]) -> dict[str, Any
         for item in sink.prepare([], rejected.errors[:1]):
             rejections[1] += message_bytes(item.data, item.attributes)[1]
         raw = message.payload
-        if raw[:2] == b"\x1f\x8b":  # an error carries the payload as ParsePayload saw it
+        if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
         rejections[0] += len(gzip.compress(raw, compresslevel=1))
     size = len(corpus)
@@ -224,16 +386,88 @@ def error_sizes(service: DecoderService, corpus: list[Message]) -> dict[str, Any
     }
 
 
+# --- the load generator -------------------------------------------------------------------------
+@dataclasses.dataclass
+class Answers:
+    """Per request: the HTTP status (0: no answer) and the latency in seconds, client side."""
+
+    statuses: list[int]
+    latencies: list[float]
+    wall: float
+    late_sends: int = 0  # paced: requests sent more than 10 ms after their scheduled time
+
+
+async def _post_all(
+    url: str, bodies: Sequence[bytes], concurrency: int, rate: float | None
+) -> Answers:
+    import aiohttp
+
+    size = len(bodies)
+    statuses, latencies = [0] * size, [0.0] * size
+    late = 0
+    indices = iter(range(size))  # shared by the workers: each takes the next request
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def worker() -> None:
+            nonlocal late
+            for index in indices:
+                if rate is not None:
+                    delay = started + index / rate - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    elif delay < -0.01:
+                        late += 1
+                sent = time.perf_counter()
+                try:
+                    async with session.post(url, data=bodies[index], headers=HEADERS) as answer:
+                        await answer.read()
+                        statuses[index] = answer.status
+                except (aiohttp.ClientError, TimeoutError):
+                    statuses[index] = 0
+                latencies[index] = time.perf_counter() - sent
+
+        wall = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - wall
+    return Answers(statuses, latencies, wall, late)
+
+
+def post_all(
+    url: str, bodies: Sequence[bytes], concurrency: int, rate: float | None = None
+) -> Answers:
+    """POST every body to ``url`` over ``concurrency`` keep-alive connections."""
+    coroutine = _post_all(url, bodies, concurrency, rate)
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def latency_ms(latencies: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "p50": round(statistics.median(ordered) * 1000, 2),
+        "p90": round(cuts[89] * 1000, 2),
+        "p99": round(cuts[98] * 1000, 2),
+        "max": round(ordered[-1] * 1000, 2),
+    }
+
+
 # --- what arrived --------------------------------------------------------------------------------
 class Tally:
-    """What arrived on the decoded and error topics: uris seen, counts and sizes."""
+    """What arrived on the decoded and error topics: counts, uris and sizes."""
 
     def __init__(self) -> None:
         self.uris: set[str] = set()
         self.counts = {"decoded": 0, "error": 0, "duplicates": 0}
         self.data_bytes = {"decoded": 0, "error": 0}
         self.attribute_bytes = {"decoded": 0, "error": 0}
-        self.billable_bytes_1kb_minimum = {"decoded": 0, "error": 0}
 
     def add(self, kind: str, messages: list[Any]) -> None:
         for message in messages:
@@ -242,332 +476,465 @@ class Tally:
             self.counts[kind] += 1
             self.data_bytes[kind] += data
             self.attribute_bytes[kind] += attribute_bytes
-            self.billable_bytes_1kb_minimum[kind] += max(1000, data + attribute_bytes)
             if attributes.get("error_type") == "Duplicate":
                 self.counts["duplicates"] += 1
             if "uri" in attributes:
                 self.uris.add(attributes["uri"])
 
 
-def collect_until(
-    topics: Topics, tally: Tally, wanted: set[str], timeout: float, stop: Callable[[], bool]
-) -> bool:
-    """Pull both topics until every wanted uri was seen; False on timeout or ``stop()``."""
+def collect(topics: Topics, want: Expected, timeout: float) -> Tally:
+    """Pull both output subscriptions until everything ``want`` promises arrived (or timeout),
+    then drain what else is there."""
+    tally = Tally()
     deadline = time.monotonic() + timeout
-    while not wanted <= tally.uris:
-        if time.monotonic() > deadline or stop():
-            return False
-        arrived = 0
-        for kind in ("decoded", "error"):
-            messages = topics.pull(kind)
-            tally.add(kind, messages)
-            arrived += len(messages)
-        if not arrived:
-            time.sleep(POLL_SECONDS)
-    return True
+    while time.monotonic() < deadline and not (
+        want.uris <= tally.uris
+        and tally.counts["decoded"] >= want.decoded
+        and tally.counts["error"] >= want.errors
+    ):
+        for kind, count in (("decoded", want.decoded), ("error", want.errors)):
+            missing = count - tally.counts[kind]
+            if missing > 0:
+                tally.add(kind, topics.pull(kind, expected=missing, timeout=5.0))
+    for kind in ("decoded", "error"):
+        tally.add(kind, topics.pull(kind))
+    return tally
 
 
-# --- the function's topics and environment -----------------------------------------------------
-def new_topics(label: str) -> Topics:
-    """A raw, a decoded and an error topic (no debug topic), named for this run only."""
-    return Topics(Topology.unique(PROJECT, label.replace("_", "-"), debug=False))
-
-
-def function_env(topics: Topics, dedup_backend: str, collection: str) -> dict[str, str]:
-    """The function's environment: the in-process decoder's resources, a dedup collection."""
-    return function_environment(
-        topics.topology,
-        **dataclasses.asdict(common.resources(DEFAULT_ENGINE)),
-        dedup_backend=dedup_backend,
-        dedup_collection=collection,
-        input_name=INPUT_NAME,
-        job_name="decoder-bench",
-        log_level="WARNING",
-    )
-
-
-# --- one end-to-end run -------------------------------------------------------------------------
 def count_documents(collection: str) -> int | None:
     from google.cloud import firestore
 
     try:
         result = firestore.Client(project=PROJECT).collection(collection).count().get()
         return int(result[0][0].value)
-    except Exception as exc:  # a count is a nice-to-have; the run's numbers stand without it
+    except Exception as exc:  # reported as a failed check, with the reason
         print(f"  (could not count Firestore documents: {exc})", file=sys.stderr)
         return None
 
 
-def run_function(
-    label: str,
-    dedup_backend: str,
-    emulators: dict[str, LocalService],
-    corpus: list[Message],
-    warmup: list[Message],
-    wanted: set[str],
-    warmup_wanted: set[str],
-    workdir: Path,
-    timeout: float,
+# --- one point ----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Point:
+    """One function process under one load."""
+
+    design: Design
+    dedup: str  # label
+    backend: str  # DEDUP_BACKEND
+    concurrency: int
+    rate: float | None  # None: saturation
+    messages: list[Message]
+    warmup: list[Message]
+    want: Expected
+    warmup_want: Expected
+    probe: bool = False  # counters logged every PROBE_INTERVAL: batch sizes, not CPU figures
+
+    @property
+    def label(self) -> str:
+        load = "light" if self.rate is not None else f"c{self.concurrency}"
+        probe = "-probe" if self.probe else ""
+        return f"{self.design.name}-{self.dedup}-{load}{probe}".replace("_", "-")
+
+
+PROBE_INTERVAL_SECONDS = 0.5
+
+
+def batch_sizes(log_path: Path, offset: int) -> dict[str, Any] | None:
+    """Items per RPC of every batcher, from the first and the last ``decoder counters`` line
+    the function logged after ``offset``: what the batchers sent in between."""
+    lines = [
+        orjson.loads(line)
+        for line in log_path.read_bytes()[offset:].splitlines()
+        if b'"decoder counters"' in line
+    ]
+    if len(lines) < 2:
+        return None
+    first, last = lines[0]["counters"], lines[-1]["counters"]
+    out: dict[str, Any] = {}
+    for key, value in last.items():
+        if key.endswith(":batches_sent"):
+            prefix = key.removesuffix(":batches_sent")
+            batches = value - first.get(key, 0)
+            items = last.get(f"{prefix}:items_sent", 0) - first.get(f"{prefix}:items_sent", 0)
+            if batches > 0:
+                out[prefix] = {
+                    "rpcs": batches,
+                    "items": items,
+                    "items_per_rpc": round(items / batches, 1),
+                    "largest_batch": last.get(f"{prefix}:largest_batch"),
+                }
+    inputs = last.get("input", 0) - first.get("input", 0)
+    return {"inputs": inputs, "batchers": out} if out else None
+
+
+def bodies_for(messages: Sequence[Message], subscription: str, first_id: int) -> list[bytes]:
+    return [
+        orjson.dumps(push_body(message, str(first_id + index), subscription))
+        for index, message in enumerate(messages)
+    ]
+
+
+def check(point: Point, answers: Answers, tally: Tally, documents: int | None) -> list[str]:
+    """Why the point's numbers cannot be trusted (empty: everything arrived)."""
+    problems = []
+    non_2xx = sum(1 for status in answers.statuses if not 200 <= status < 300)
+    if non_2xx:
+        problems.append(f"{non_2xx} requests were not answered 2xx")
+    want = point.want
+    if not want.uris <= tally.uris:
+        problems.append(f"{len(want.uris - tally.uris)} inputs have no output")
+    for kind, count in (("decoded", want.decoded), ("error", want.errors)):
+        if tally.counts[kind] != count:
+            problems.append(f"{tally.counts[kind]} {kind} outputs, expected {count}")
+    if point.backend == "firestore":
+        marks = want.marks + point.warmup_want.marks
+        if documents != marks:
+            problems.append(f"{documents} dedup marks in Firestore, expected {marks}")
+    return problems
+
+
+def run_point(
+    point: Point, emulators: dict[str, LocalService], workdir: Path, timeout: float
 ) -> dict[str, Any]:
-    topics = new_topics(label)
+    topics = Topics(Topology.unique(PROJECT, point.label, debug=False), ("decoded", "error"))
     collection = f"bench-dedup-{uuid.uuid4().hex[:8]}"
-    function = decoder_function(workdir / label, function_env(topics, dedup_backend, collection))
+    settings_env = function_environment(
+        topics.topology,
+        **dataclasses.asdict(common.resources(DEFAULT_ENGINE)),
+        dedup_backend=point.backend,
+        dedup_collection=collection,
+        job_name="decoder-bench",
+        log_level="WARNING",
+    )
+    env = point.design.environment(settings_env, point.concurrency)
+    if point.probe:
+        env.update(
+            LOG_LEVEL="INFO",
+            COUNTERS_INTERVAL_SECONDS=str(PROBE_INTERVAL_SECONDS),
+            PYTHONUNBUFFERED="1",
+        )
+    function = point.design.function(workdir / point.label, env)
+    subscription = topics.topology.push_subscription
+    warmup_bodies = bodies_for(point.warmup, subscription, 1)
+    bodies = bodies_for(point.messages, subscription, 100_000)
     with running(function):
         assert function.process is not None
-        topics.push_to(function)
-        started = time.perf_counter()
-        for future in topics.publish(warmup):
-            future.result()
-        if not collect_until(topics, Tally(), warmup_wanted, timeout, lambda: not function.running):
-            raise RuntimeError(f"{label}: warm-up did not complete; see {function.log_path}")
-        warmup_seconds = time.perf_counter() - started
-        time.sleep(1.0)  # let the warm-up's stragglers (acks, batch threads) settle
+        url = f"http://{function.host}/"
+        # Warm-up: the cold start alone, then every kind at the point's concurrency.
+        cold = post_all(url, warmup_bodies[:1], 1)
+        warm = post_all(url, warmup_bodies[1:], min(point.concurrency, len(warmup_bodies) - 1))
+        warm_tally = collect(topics, point.warmup_want, timeout=COLLECT_TIMEOUT_SECONDS)
+        if not function.running or any(
+            not 200 <= status < 300 for status in cold.statuses + warm.statuses
+        ):
+            raise RuntimeError(f"{point.label}: warm-up failed; see {function.log_path}")
+        if not point.warmup_want.uris <= warm_tally.uris:
+            raise RuntimeError(f"{point.label}: warm-up outputs missing; see {function.log_path}")
+        time.sleep(0.5)  # let the warm-up's stragglers settle
 
         groups = {"function": function.process.pid}
         groups.update({name: service.process.pid for name, service in emulators.items()})  # type: ignore[union-attr]
         meter = common.CpuMeter(groups)
-        tally = Tally()
+        log_offset = function.log_path.stat().st_size
         meter.start()
-        with common.Stopwatch() as watch:
-            futures = topics.publish(corpus)
-            complete = collect_until(topics, tally, wanted, timeout, lambda: not function.running)
-        wall = watch.wall
+        answers = post_all(url, bodies, point.concurrency, point.rate)
         cpu = meter.stop()
-        publish_failures = sum(1 for f in futures if f.exception(timeout=60) is not None)
         rss = common.group_rss_mib(function.process.pid)
-        documents = count_documents(collection) if dedup_backend == "firestore" else None
-        if not complete:
-            raise RuntimeError(
-                f"{label}: {len(wanted - tally.uris)} of {len(wanted)} inputs not accounted for "
-                f"after {wall:.0f} s; see {function.log_path}"
-            )
-    size = len(corpus)
-    return {
-        "dedup_backend": dedup_backend,
-        "threads": int(os.environ.get("THREADS", (os.cpu_count() or 1) * 4)),
-        "warmup": {"messages": len(warmup), "wall_seconds": round(warmup_seconds, 2)},
-        "wall_seconds": round(wall, 3),
-        "messages_per_second": common.messages_per_second(size, wall),
-        "cpu_seconds": cpu,
-        "function_cpu_ms_per_message": common.ms_per_message(cpu["function"], size),
-        "cpu_ms_per_message": {name: common.ms_per_message(v, size) for name, v in cpu.items()},
-        "machine_busy_cores": round(cpu["machine_busy"] / wall, 2),
-        "function_rss_mib": round(rss, 1),
-        "outputs": {**tally.counts, "inputs_accounted_for": len(wanted & tally.uris)},
-        "output_bytes": {
-            "data": tally.data_bytes,
-            "attributes": tally.attribute_bytes,
-            "billable_with_1kb_minimum_per_message": tally.billable_bytes_1kb_minimum,
-        },
-        "publish_failures": publish_failures,
-        "firestore_documents_after_run": documents,
-    }
-
-
-def publishing_in_process(service: DecoderService, corpus: list[Message]) -> dict[str, Any]:
-    """The function's sink alone: one ``deliver`` per input (as one request does) vs one for all.
-
-    Both include preparing the outputs (gzip, attributes); the difference is what publishing a
-    request's few messages on their own costs in the client library (a batch, a commit thread and
-    a Publish RPC each) against sharing batches of up to 100.
-    """
-    topics = new_topics("publish")
-    sink = pubsub_sink(DecoderSettings.from_environ(function_env(topics, "off", "unused")))
-    outcomes = [service.decode(message) for message in corpus]
-    sink.deliver(outcomes[0].decoded, [])  # channel and topic warm
-    result: dict[str, Any] = {"messages": len(corpus)}
-    for name, batches in (
-        ("one_deliver_per_message", [outcome.decoded for outcome in outcomes]),
-        ("one_deliver_for_all", [[d for outcome in outcomes for d in outcome.decoded]]),
-    ):
-        with common.Stopwatch() as watch:
-            for decoded in batches:
-                sink.deliver(decoded, [])
-        result[name] = {
-            "cpu_ms_per_message": common.ms_per_message(watch.cpu, len(corpus)),
-            "wall_ms_per_message": common.ms_per_message(watch.wall, len(corpus), 3),
+        if answers.wall > timeout:
+            print(f"  ({point.label} took {answers.wall:.0f} s, more than --timeout)")
+        tally = collect(topics, point.want, timeout=COLLECT_TIMEOUT_SECONDS)
+        documents = count_documents(collection) if point.backend == "firestore" else None
+        alive = function.running
+    problems = check(point, answers, tally, documents)
+    if not alive:
+        problems.append(f"the function died; see {function.log_path}")
+    size = len(bodies)
+    if point.probe:
+        return {
+            "concurrency": point.concurrency,
+            "messages": size,
+            "valid": not problems,
+            "messages_per_second": common.messages_per_second(size, answers.wall),
+            **(batch_sizes(function.log_path, log_offset) or {"batchers": None}),
         }
-    with contextlib.suppress(Exception):
-        sink.publisher.stop()  # type: ignore[attr-defined]
-    return result
-
-
-def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians over the rounds of one configuration; every round is kept under ``rounds``."""
-    median = common.median
-    last = rounds[-1]
     return {
-        "dedup_backend": last["dedup_backend"],
-        "threads": last["threads"],
-        "wall_seconds": median(r["wall_seconds"] for r in rounds),
-        "messages_per_second": median(r["messages_per_second"] for r in rounds),
-        "function_cpu_ms_per_message": median(r["function_cpu_ms_per_message"] for r in rounds),
-        "cpu_ms_per_message": {
-            part: median(r["cpu_ms_per_message"][part] for r in rounds)
-            for part in last["cpu_ms_per_message"]
+        "cpu_ms_per_message": common.ms_per_message(cpu["function"], size, 3),
+        "ratio_to_in_process": None,  # filled in by main()
+        "messages_per_second": common.messages_per_second(size, answers.wall),
+        "latency_ms": latency_ms(answers.latencies),
+        "non_2xx": sum(1 for status in answers.statuses if status and not 200 <= status < 300),
+        "no_answer": sum(1 for status in answers.statuses if status == 0),
+        "delivered": {
+            "decoded": tally.counts["decoded"],
+            "error": tally.counts["error"],
+            "duplicates": tally.counts["duplicates"],
+            "expected_decoded": point.want.decoded,
+            "expected_error": point.want.errors,
+            "inputs_accounted_for": len(point.want.uris & tally.uris),
+            "firestore_documents": documents,
         },
-        "machine_busy_cores": median(r["machine_busy_cores"] for r in rounds),
-        "function_rss_mib": max(r["function_rss_mib"] for r in rounds),
-        "publish_failures": sum(r["publish_failures"] for r in rounds),
-        "outputs": last["outputs"],
-        "output_bytes": last["output_bytes"],
-        "firestore_documents_after_run": last["firestore_documents_after_run"],
-        "rounds": rounds,
-    }
-
-
-# --- the function's handler in this process, without HTTP --------------------------------------
-def handler_in_process(
-    dedup_backend: str, corpus: list[Message], warmup: list[Message]
-) -> dict[str, Any]:
-    """``DecoderFunction.handle`` called directly, one request at a time, on one thread.
-
-    The same object the function serves (its sink publishes to the emulator, its dedup store talks
-    to the Firestore emulator), minus gunicorn, Flask and the push itself: the difference to the
-    end-to-end run is what the HTTP server costs. CPU is this whole process's, so the publisher
-    client's and gRPC's background threads count, as they do in the function.
-    """
-    topics = new_topics(f"handler-{dedup_backend}")
-    collection = f"bench-handler-{uuid.uuid4().hex[:8]}"
-    function = build(DecoderSettings.from_environ(function_env(topics, dedup_backend, collection)))
-
-    def body(message: Message, message_id: int) -> bytes:
-        subscription = topics.topology.push_subscription
-        return json.dumps(push_body(message, str(message_id), subscription)).encode()
-
-    for index, message in enumerate(warmup):
-        function.handle(body(message, index), {})
-    bodies = [body(message, index) for index, message in enumerate(corpus, 10_000)]
-    with common.Stopwatch() as watch:
-        statuses = [function.handle(request, {})[0] for request in bodies]
-    with contextlib.suppress(Exception):
-        function.service.sink.publisher.stop()  # type: ignore[attr-defined]
-    return {
-        "dedup_backend": dedup_backend,
-        "messages": len(bodies),
-        "non_2xx": sum(1 for status in statuses if not 200 <= status < 300),
-        "cpu_seconds": round(watch.cpu, 3),
-        "cpu_ms_per_message": common.ms_per_message(watch.cpu, len(bodies)),
-        "wall_ms_per_message": common.ms_per_message(watch.wall, len(bodies), 3),
+        "valid": not problems,
+        "problems": problems,
+        "messages": size,
+        "concurrency": point.concurrency,
+        "threads": int(env["THREADS"]) if "THREADS" in env else None,
+        "wall_seconds": round(answers.wall, 3),
+        "late_sends": answers.late_sends if point.rate is not None else None,
+        "cpu_ms_per_message_by_process": {
+            name: common.ms_per_message(value, size, 3) for name, value in cpu.items()
+        },
+        "machine_busy_cores": round(cpu["machine_busy"] / answers.wall, 2),
+        "other_processes_cores": round(
+            (cpu["machine_busy"] - sum(v for k, v in cpu.items() if k != "machine_busy"))
+            / answers.wall,
+            2,
+        ),
+        "function_rss_mib": round(rss, 1),
+        "decoded_bytes_per_input": {
+            "data": round(tally.data_bytes["decoded"] / size, 1),
+            "attributes": round(tally.attribute_bytes["decoded"] / size, 1),
+        },
     }
 
 
 # --- results ------------------------------------------------------------------------------------
-def corpus_summary(corpus: list[Message], warmup: list[Message]) -> dict[str, Any]:
+def combine(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One point over its rounds: medians of the figures, sums of the counts, every round kept."""
+    median = statistics.median
+    out = dict(rows[-1])
+    out["cpu_ms_per_message"] = round(median(r["cpu_ms_per_message"] for r in rows), 3)
+    out["ratio_to_in_process"] = round(median(r["ratio_to_in_process"] for r in rows), 2)
+    out["messages_per_second"] = round(median(r["messages_per_second"] for r in rows), 1)
+    out["latency_ms"] = {
+        key: round(median(r["latency_ms"][key] for r in rows), 2) for key in rows[0]["latency_ms"]
+    }
+    for key in ("non_2xx", "no_answer"):
+        out[key] = sum(r[key] for r in rows)
+    out["delivered"] = {
+        key: None if rows[0]["delivered"][key] is None else sum(r["delivered"][key] for r in rows)
+        for key in rows[0]["delivered"]
+    }
+    out["valid"] = all(r["valid"] for r in rows)
+    out["problems"] = [problem for r in rows for problem in r["problems"]]
+    out["messages"] = sum(r["messages"] for r in rows)
+    for key in ("machine_busy_cores", "other_processes_cores"):
+        out[key] = round(median(r[key] for r in rows), 2)
+    out["cpu_ms_per_message_by_process"] = {
+        key: round(median(r["cpu_ms_per_message_by_process"][key] for r in rows), 3)
+        for key in rows[0]["cpu_ms_per_message_by_process"]
+    }
+    out["function_rss_mib"] = max(r["function_rss_mib"] for r in rows)
+    out["rounds"] = [
+        {
+            "cpu_ms_per_message": r["cpu_ms_per_message"],
+            "messages_per_second": r["messages_per_second"],
+            "p50_ms": r["latency_ms"]["p50"],
+            "p99_ms": r["latency_ms"]["p99"],
+            "other_processes_cores": r["other_processes_cores"],
+        }
+        for r in rows
+    ]
+    del out["wall_seconds"]
+    return out
+
+
+def corpus_summary(corpus: list[Message]) -> dict[str, Any]:
     sizes = [message_bytes(m.payload, m.attributes) for m in corpus]
     data = sum(s[0] for s in sizes)
     attributes = sum(s[1] for s in sizes)
     return {
-        "messages": len(corpus),
-        "warmup_messages": len(warmup),
-        "builder": "bench/common.py build_corpus(messages, seed=7)",
+        "builder": "bench/common.py build_corpus(messages, seed=7), new uuids per point",
         "gzip_share": common.GZIP_SHARE,
-        "raw_data_bytes": data,
-        "raw_attribute_bytes": attributes,
-        "raw_average_message_bytes": round((data + attributes) / len(corpus), 1),
-        "raw_billable_bytes_with_1kb_minimum": sum(max(1000, d + a) for d, a in sizes),
-        "uris": len({m.attributes["uri"] for m in corpus}),
+        "raw_average_data_bytes": round(data / len(corpus), 1),
+        "raw_average_attribute_bytes": round(attributes / len(corpus), 1),
+        "raw_average_push_billable_bytes": round(
+            sum(max(1000, d + a) for d, a in sizes) / len(corpus), 1
+        ),
     }
 
 
-def chart(result: dict[str, Any], path: Path) -> None:
-    local = result["in_process"]
-    handler = result["handler_in_process"]
-    runs = result["runs"]
-    bars_spec = [
-        ("in-process\ndecode", local["decode"]["cpu_ms_per_message"], "#999999"),
-        ("+ output\nencoding", local["decode_and_prepare"]["cpu_ms_per_message"], "#bbbbbb"),
-        ("handler, no HTTP\n(dedup off)", handler["dedup_off"]["cpu_ms_per_message"], "#aec7e8"),
-        (
-            "handler, no HTTP\n(Firestore)",
-            handler["dedup_firestore"]["cpu_ms_per_message"],
-            "#ffbb78",
-        ),
-        ("function\n(dedup off)", runs["dedup_off"]["function_cpu_ms_per_message"], "#1f77b4"),
-        (
-            "function\n(Firestore dedup)",
-            runs["dedup_firestore"]["function_cpu_ms_per_message"],
-            "#ff7f0e",
-        ),
-    ]
-    names = [name for name, _, _ in bars_spec]
-    values = [value for _, value, _ in bars_spec]
-    with common.figure(path, 2, figsize=(14, 5), width_ratios=[3, 2]) as (_, (left, right)):
-        bars = left.bar(names, values, color=[color for _, _, color in bars_spec])
-        left.tick_params(axis="x", labelsize="small")
-        base = values[0]
-        labels = [f"{value:.2f} ms\n{value / base:.2f}x" for value in values]
-        common.label_bars(left, bars, labels)
-        left.set_ylabel("CPU ms per input message")
-        left.set_ylim(0, max(values) * 1.25)
-        left.set_title(f"Decoder CPU per message ({result['corpus']['messages']:,} msgs, mix)")
+def verdict(result: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets against the new design's figures."""
+    out: dict[str, Any] = {}
+    new = result["saturation"].get("new", {})
+    for dedup, target in TARGET_RATIO.items():
+        point = new.get(dedup, {}).get(str(TARGET_CONCURRENCY))
+        if point is None:
+            continue
+        ratio = point["ratio_to_in_process"]
+        out[f"cpu_{dedup}_at_{TARGET_CONCURRENCY}"] = {
+            "ratio_to_in_process": ratio,
+            "target": target,
+            "goal": GOAL_RATIO,
+            "met": point["valid"] and ratio <= target,
+            "goal_met": point["valid"] and ratio <= GOAL_RATIO,
+        }
+    light = result["light_load"]
+    if "old" in light and "new" in light:
+        for dedup in light["new"]:
+            new_p50 = light["new"][dedup]["latency_ms"]["p50"]
+            old_p50 = light["old"][dedup]["latency_ms"]["p50"]
+            out[f"light_load_p50_{dedup}"] = {
+                "new_ms": new_p50,
+                "old_ms": old_p50,
+                "met": new_p50 <= old_p50,
+            }
+    return out
 
-        parts = [("function", "#1f77b4"), ("pubsub", "#2ca02c"), ("firestore", "#d62728")]
-        parts.append(("bench_client", "#9467bd"))
-        columns = ["dedup off", "Firestore dedup"]
-        bottoms = [0.0, 0.0]
-        for part, color in parts:
-            heights = [runs[name]["cpu_ms_per_message"][part] for name in RUNS_LABELS]
-            right.bar(columns, heights, bottom=bottoms, color=color, label=part.replace("_", " "))
-            bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
-        for index, name in enumerate(RUNS_LABELS):
-            right.annotate(
-                f"{runs[name]['messages_per_second']:,.0f} msg/s wall",
-                (index, bottoms[index]),
-                ha="center",
-                va="bottom",
+
+def _plain(value: float, _position: int) -> str:
+    return f"{value:g}"
+
+
+COLORS = {"dedup_off": "#1f77b4", "dedup_firestore": "#ff7f0e"}
+STYLES = {"new": "-", "old": "--"}
+MARKERS = {"new": "o", "old": "s"}
+
+
+def chart(result: dict[str, Any], path: Path) -> None:
+    decode = result["in_process"]["decode"]["cpu_ms_per_message"]
+    levels = result["messages"]["concurrency"]
+    x = list(range(len(levels)))
+    with common.figure(path, 3, figsize=(19, 5.6), width_ratios=[3, 2, 3]) as (_, axes):
+        cpu_axes, rate_axes, latency_axes = axes
+        for design, by_dedup in result["saturation"].items():
+            for dedup, points in by_dedup.items():
+                rows = [points.get(str(level)) for level in levels]
+                style = {
+                    "color": COLORS[dedup],
+                    "linestyle": STYLES[design],
+                    "marker": MARKERS[design],
+                    "label": f"{design}, {dedup.replace('_', ' ')}",
+                }
+                cpu = [row["cpu_ms_per_message"] if row else None for row in rows]
+                cpu_axes.plot(x, cpu, **style)
+                rate_axes.plot(x, [r["messages_per_second"] if r else None for r in rows], **style)
+                for index, value in enumerate(cpu):
+                    if value is not None:
+                        cpu_axes.annotate(
+                            f"{value:.2f} ({value / decode:.1f}x)",
+                            (index, value),
+                            textcoords="offset points",
+                            # new design's labels right of the point, the old's left of it
+                            xytext=(
+                                7 if design == "new" else -7,
+                                3 if dedup == "dedup_firestore" else -11,
+                            ),
+                            ha="left" if design == "new" else "right",
+                            fontsize="x-small",
+                            color=COLORS[dedup],
+                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none"},
+                        )
+        cpu_axes.axhline(decode, color="#555555", label=f"in-process decode {decode:.2f} ms")
+        for dedup, ratio in TARGET_RATIO.items():
+            cpu_axes.axhline(
+                decode * ratio,
+                color=COLORS[dedup],
+                linestyle=":",
+                label=f"target {ratio}x = {decode * ratio:.2f} ms ({dedup.replace('_', ' ')})",
             )
-        right.set_ylim(0, max(bottoms) * 1.2)
-        right.set_ylabel("CPU ms per input message, by process")
-        right.set_title(f"Who uses the {result['machine']['cpus']} cores end to end (medians)")
-        right.legend(loc="upper left", fontsize="small")
+        cpu_axes.axhline(
+            decode * GOAL_RATIO,
+            color="#2ca02c",
+            linestyle=":",
+            label=f"goal {GOAL_RATIO}x = {decode * GOAL_RATIO:.2f} ms",
+        )
+        cpu_axes.set_xlim(-0.6, len(levels) - 0.4)
+        cpu_axes.set_ylim(0, cpu_axes.get_ylim()[1] * 1.3)
+        cpu_axes.set_ylabel("function CPU ms per message")
+        cpu_axes.set_title(
+            f"Function CPU per message, saturated (targets at {TARGET_CONCURRENCY} requests)"
+        )
+        rate_axes.set_ylabel("messages/s, wall clock (2 shared cores)")
+        rate_axes.set_title("Throughput on this machine (emulators share the cores)")
+        for ax in (cpu_axes, rate_axes):
+            ax.set_xticks(x, [str(level) for level in levels])
+            ax.set_xlabel("concurrent requests")
+            ax.grid(True, axis="y", alpha=0.3)
+        cpu_axes.legend(fontsize="x-small", loc="upper center", ncol=2)
+        rate_axes.legend(fontsize="x-small")
+
+        # Latency: p50 (bar) and p99 (thin bar on top) per design x dedup, at light load and
+        # saturated at each concurrency.
+        groups = ["light\n100/s"] + [f"sat.\n{level}" for level in levels]
+        series = [
+            (design, dedup)
+            for design in ("old", "new")
+            for dedup, _ in DEDUP
+            if design in result["saturation"]
+        ]
+        width = 0.8 / max(len(series), 1)
+        for number, (design, dedup) in enumerate(series):
+            rows = [result["light_load"].get(design, {}).get(dedup)]
+            rows += [result["saturation"][design].get(dedup, {}).get(str(lv)) for lv in levels]
+            offsets = [i - 0.4 + width * (number + 0.5) for i in range(len(groups))]
+            # (percentile, opacity of the new design's bar, of the old's, legend): p99 first,
+            # so that the p50 bar is drawn over it.
+            for key, new_alpha, old_alpha, label in (
+                ("p99", 0.3, 0.15, None),
+                ("p50", 1.0, 0.55, f"{design}, {dedup.replace('_', ' ')}"),
+            ):
+                latency_axes.bar(
+                    offsets,
+                    [row["latency_ms"][key] if row else 0 for row in rows],
+                    width,
+                    color=COLORS[dedup],
+                    alpha=new_alpha if design == "new" else old_alpha,
+                    hatch=None if design == "new" else "//",
+                    label=label,
+                )
+        latency_axes.set_xticks(range(len(groups)), groups)
+        latency_axes.set_yscale("log")
+        latency_axes.yaxis.set_major_formatter(_plain)
+        latency_axes.set_ylabel("request latency ms, client side (log)")
+        latency_axes.set_title("Latency: p50 (solid), p99 (pale, behind)")
+        latency_axes.legend(fontsize="x-small", loc="upper left")
+        latency_axes.grid(True, axis="y", alpha=0.3)
 
 
 def print_table(result: dict[str, Any]) -> None:
-    local, publishing = result["in_process"], result["publishing_in_process"]
-    rows: list[tuple[str, float | None, float]] = []  # (name, messages/s or None, CPU ms/msg)
-    for name, key in (
-        ("in-process decode", "decode"),
-        ("  + output encoding", "decode_and_prepare"),
-    ):
-        rows.append((name, local[key]["messages_per_second"], local[key]["cpu_ms_per_message"]))
-    for label in RUNS_LABELS:
-        handler = result["handler_in_process"][label]
-        rows.append(
-            (f"handler, no HTTP, {label.replace('_', ' ')}", None, handler["cpu_ms_per_message"])
-        )
-    for name, key in (
-        ("sink alone, 1 deliver per message", "one_deliver_per_message"),
-        ("sink alone, 1 deliver for all", "one_deliver_for_all"),
-    ):
-        rows.append((name, None, publishing[key]["cpu_ms_per_message"]))
-    for label in RUNS_LABELS:
-        run = result["runs"][label]
-        name = f"function, {label.replace('_', ' ')} (wall)"
-        rows.append((name, run["messages_per_second"], run["function_cpu_ms_per_message"]))
-    base = rows[0][2]
-    print(f"\n{'':<34} {'msg/s':>9} {'CPU ms/msg':>11} {'x in-proc':>10}")
-    for name, rate, ms in rows:
-        shown = f"{rate:>9,.0f}" if rate is not None else f"{'':>9}"
-        print(f"{name:<34} {shown} {ms:>11.3f} {ms / base:>10.2f}")
-    print("\nCPU ms per message by process (end-to-end runs):")
-    print(f"{'':<18} {'function':>9} {'pubsub':>8} {'firestore':>10} {'client':>8} {'busy':>6}")
-    for label in RUNS_LABELS:
-        per = result["runs"][label]["cpu_ms_per_message"]
-        busy = result["runs"][label]["machine_busy_cores"]
+    local = result["in_process"]
+    print(
+        f"\nin-process decode {local['decode']['cpu_ms_per_message']:.3f} ms/msg, "
+        f"+ output encoding {local['decode_and_prepare']['cpu_ms_per_message']:.3f} ms/msg"
+    )
+    print(
+        f"{'design':<5} {'dedup':<16} {'conc':>5} {'CPU ms':>7} {'x dec':>6} {'msg/s':>7} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'non2xx':>6}  valid"
+    )
+    rows = [
+        (design, dedup, str(level), point)
+        for design, by_dedup in result["saturation"].items()
+        for dedup, points in by_dedup.items()
+        for level, point in points.items()
+    ]
+    rows += [
+        (design, dedup, "light", point)
+        for design, by_dedup in result["light_load"].items()
+        for dedup, point in by_dedup.items()
+    ]
+    for design, dedup, level, point in rows:
         print(
-            f"{label:<18} {per['function']:>9.3f} {per['pubsub']:>8.3f} {per['firestore']:>10.3f}"
-            f" {per['bench_client']:>8.3f} {busy:>5.2f}c"
+            f"{design:<5} {dedup:<16} {level:>5} {point['cpu_ms_per_message']:>7.3f} "
+            f"{point['ratio_to_in_process']:>6.2f} {point['messages_per_second']:>7.1f} "
+            f"{point['latency_ms']['p50']:>8.1f} {point['latency_ms']['p99']:>8.1f} "
+            f"{point['non_2xx'] + point['no_answer']:>6}  {'yes' if point['valid'] else 'NO'}"
         )
+    for name, entry in result["verdict"].items():
+        print(f"{name}: {entry}")
 
 
 def missing_prerequisite(sdk_root: Path, workdir: Path) -> str | None:
     problem = common.corpus_unavailable()
     if problem:
         return problem
-    for module in ("functions_framework", "google.cloud.pubsub_v1", "google.cloud.firestore"):
+    for module in (
+        "functions_framework",
+        "google.cloud.pubsub_v1",
+        "google.cloud.firestore",
+        "aiohttp",
+    ):
         if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed: pip install -e '.[gcp]'"
+            return f"{module} is not installed: pip install -e '.[gcp,dev]'"
     try:
         pubsub_emulator(workdir, sdk_root), firestore_emulator(workdir, sdk_root)
     except ServiceUnavailable as exc:
@@ -577,22 +944,27 @@ def missing_prerequisite(sdk_root: Path, workdir: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3, help="in-process rounds (median)")
+    parser.add_argument("--messages", type=int, default=1200, help="per saturation point")
+    parser.add_argument("--light-messages", type=int, default=1000, help="per light-load point")
+    parser.add_argument("--rounds", type=int, default=5, help="in-process decode rounds (median)")
     parser.add_argument(
-        "--handler-messages",
-        type=int,
-        default=500,
-        help="messages for the handler-only and publishing-only runs",
+        "--repeats", type=int, default=3, help="rounds of every point (median reported)"
     )
+    parser.add_argument("--baseline-ref", default=BASELINE_REF, help="git ref of the old design")
     parser.add_argument(
-        "--e2e-rounds", type=int, default=2, help="end-to-end runs per configuration (median)"
+        "--quick",
+        action="store_true",
+        help=f"smoke run: 200 messages a point, one round, concurrency {QUICK_CONCURRENCY} only",
     )
-    parser.add_argument("--timeout", type=float, default=600.0, help="per end-to-end run")
+    parser.add_argument("--timeout", type=float, default=300.0, help="per point (warns only)")
     parser.add_argument("--output", type=Path, default=common.RESULTS)
     parser.add_argument("--sdk-root", type=Path, default=DEFAULT_SDK_ROOT)
     parser.add_argument("--workdir", type=Path, default=None, help="logs of every service")
     args = parser.parse_args(argv)
+    levels = QUICK_CONCURRENCY if args.quick else CONCURRENCY
+    if args.quick:
+        args.messages, args.light_messages, args.rounds, args.repeats = 200, 200, 3, 1
+    began = time.perf_counter()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ingestion-bench-function-"))
     workdir.mkdir(parents=True, exist_ok=True)
     problem = missing_prerequisite(args.sdk_root, workdir)
@@ -600,81 +972,193 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot run the function benchmark: {problem}")
         return 1
 
-    corpus = common.build_corpus(args.messages)
+    designs = [new_design()]
+    baseline_dir = Path(tempfile.mkdtemp(prefix="ingestion-bench-baseline-"))
+    old, reason = old_design(args.baseline_ref, baseline_dir)
+    if old is None:
+        print(reason)
+    else:
+        designs.insert(0, old)
+
+    everything = common.build_corpus(max(args.messages, args.light_messages))
+    corpus, light = everything[: args.messages], everything[: args.light_messages]
     warmup = warmup_set()
     service = make_service()
-    wanted, warmup_wanted = expected_uris(service, corpus), expected_uris(service, warmup)
+    corpus_outputs, warmup_outputs = outputs_of(service, corpus), outputs_of(service, warmup)
+    light_outputs = outputs_of(service, light)
     print(f"in-process decode of {len(corpus):,} messages ({args.rounds} rounds)...")
     local = in_process(service, corpus, args.rounds)
-    local["error_output_bytes_per_message"] = error_sizes(service, corpus)
-    handler: dict[str, Any] = {}
+    local["error_output_bytes_per_message"] = error_sizes(service, corpus[:300])
+    base = local["decode"]["cpu_ms_per_message"]
+
+    seeds = iter(range(1, 1_000_000))
+
+    def point(
+        design: Design, dedup: str, level: int, rate: float | None, size: int, probe: bool = False
+    ) -> Point:
+        source, outputs = (corpus, corpus_outputs) if rate is None else (light, light_outputs)
+        messages = renamed(source[:size], next(seeds))
+        warm = renamed(warmup, next(seeds))
+        return Point(
+            design,
+            dedup,
+            dict(DEDUP)[dedup],
+            DEPLOYED_CONCURRENCY[design.name] if rate else level,
+            rate,
+            messages,
+            warm,
+            expected(messages, outputs[:size]),
+            expected(warm, warmup_outputs),
+            probe,
+        )
+
+    # First, unmeasured, 1,000 messages through each design and dedup mode at 32 concurrent
+    # requests: the emulators are JVMs whose first few thousand requests run slower (JIT).
+    jvm_warmup = [point(design, dedup, 32, None, 1000) for dedup, _ in DEDUP for design in designs]
+    # Then the points, in an order that interleaves the designs, so that drift hits both alike;
+    # all of them once per round, each round with its own document ids.
+    plan = [(dedup, level, None) for dedup, _ in DEDUP for level in levels]
+    plan += [(dedup, 0, LIGHT_RATE) for dedup, _ in DEDUP]
+    points = [
+        point(design, dedup, level, rate, args.messages if rate is None else args.light_messages)
+        for _ in range(args.repeats)
+        for dedup, level, rate in plan
+        for design in designs
+    ]
+    # Last, the new design's batch sizes (items per RPC), from its counters logged every 0.5 s:
+    # a run of its own, since logging at INFO is not what the CPU figures are measured with.
+    probes = [
+        point(designs[-1], "dedup_firestore", level, None, args.messages, probe=True)
+        for level in levels
+        if level >= TARGET_CONCURRENCY
+    ]
+    rows: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    batching: dict[str, Any] = {}
     try:
         with emulators_running(workdir, args.sdk_root) as (pubsub, firestore):
             emulators = {"pubsub": pubsub, "firestore": firestore}
-            for label, backend in RUNS:
-                print(f"handler in this process, DEDUP_BACKEND={backend}...")
-                handler[label] = handler_in_process(
-                    backend, corpus[: args.handler_messages], warmup
+            for warm_point in jvm_warmup:
+                print(f"emulator warm-up, {warm_point.label} (not measured)...")
+                run_point(warm_point, emulators, workdir, args.timeout)
+            for number, point in enumerate(points, 1):
+                print(f"[{number}/{len(points)}] {point.label} ({len(point.messages)} messages)...")
+                row = run_point(point, emulators, workdir, args.timeout)
+                row["ratio_to_in_process"] = round(row["cpu_ms_per_message"] / base, 2)
+                print(
+                    f"  {row['cpu_ms_per_message']:.3f} ms/msg ({row['ratio_to_in_process']}x), "
+                    f"{row['messages_per_second']:.0f} msg/s, p50 {row['latency_ms']['p50']} ms, "
+                    f"p99 {row['latency_ms']['p99']} ms, others {row['other_processes_cores']} "
+                    "cores" + ("" if row["valid"] else f"  INVALID: {'; '.join(row['problems'])}")
                 )
-            print("publishing alone, per request vs batched...")
-            publishing = publishing_in_process(service, corpus[: args.handler_messages])
-            rounds: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in RUNS}
-            for index in range(args.e2e_rounds):  # alternating: JVM warm-up is spread over both
-                for label, backend in RUNS:
-                    print(f"end to end, DEDUP_BACKEND={backend}, round {index + 1}...")
-                    rounds[label].append(
-                        run_function(
-                            f"{label}_{index + 1}",
-                            backend,
-                            emulators,
-                            corpus,
-                            warmup,
-                            wanted,
-                            warmup_wanted,
-                            workdir,
-                            args.timeout,
-                        )
-                    )
-            runs = {label: summarise(values) for label, values in rounds.items()}
+                level = "light" if point.rate is not None else str(point.concurrency)
+                rows.setdefault((point.design.name, point.dedup, level), []).append(row)
+            for probe in probes:
+                print(f"batch sizes, {probe.label} (counters logged, CPU not measured)...")
+                batching[str(probe.concurrency)] = run_point(
+                    probe, emulators, workdir, args.timeout
+                )
     except (ServiceUnavailable, RuntimeError) as exc:
         print(f"function benchmark failed: {exc}\nlogs: {workdir}")
         return 1
-    base = local["decode"]["cpu_ms_per_message"]
-    for row in handler.values():
-        row["ratio_to_in_process_decode"] = round(row["cpu_ms_per_message"] / base, 3)
-    for run in runs.values():
-        run["ratio_to_in_process_decode"] = round(run["function_cpu_ms_per_message"] / base, 3)
-        run["ratio_to_in_process_decode_and_prepare"] = round(
-            run["function_cpu_ms_per_message"] / local["decode_and_prepare"]["cpu_ms_per_message"],
-            3,
-        )
-    result = {
+    finally:
+        shutil.rmtree(baseline_dir, ignore_errors=True)
+    saturation: dict[str, dict[str, dict[str, Any]]] = {}
+    light_load: dict[str, dict[str, Any]] = {}
+    for (design_name, dedup, level), values in rows.items():
+        row = combine(values)
+        if level == "light":
+            row["rate_per_second"] = LIGHT_RATE
+            light_load.setdefault(design_name, {})[dedup] = row
+        else:
+            saturation.setdefault(design_name, {}).setdefault(dedup, {})[level] = row
+    reference = saturation.get("new", {}).get("dedup_off", {}).get(str(levels[-1]), {})
+    result: dict[str, Any] = {
         "benchmark": "function",
         "machine": common.machine(cpus=os.cpu_count(), clock_ticks_per_second=common.CLOCK_TICKS),
-        "corpus": corpus_summary(corpus, warmup),
+        "run": {
+            "date": datetime.date.today().isoformat(),
+            "wall_seconds": round(time.perf_counter() - began),
+            "quick": args.quick,
+        },
+        "messages": {
+            "per_saturation_point": args.messages,
+            "per_light_load_point": args.light_messages,
+            "rounds_per_point": args.repeats,
+            "warmup_per_point": len(warmup),
+            "concurrency": list(levels),
+            "light_load_rate_per_second": LIGHT_RATE,
+        },
+        "designs": {
+            design.name: {
+                "what": design.what,
+                "settings_variables_left_out": design.left_out(),
+                "deployed_concurrency": DEPLOYED_CONCURRENCY[design.name],
+            }
+            for design in designs
+        },
+        "baseline": {"ref": args.baseline_ref, "skipped": reason or None},
+        "targets": {
+            "concurrency": TARGET_CONCURRENCY,
+            "ratio": TARGET_RATIO,
+            "goal_ratio": GOAL_RATIO,
+            "light_load": "new p50 <= old p50",
+        },
+        "verdict": {},
+        "in_process": local,
+        "saturation": saturation,
+        "light_load": light_load,
+        "batching_new_design_firestore": {
+            "what": (
+                "items per RPC of each batcher of the new design (sink:batch:<topic kind>, "
+                "dedup:reads = get_all, dedup:writes = BatchWrite), saturated, from its counters "
+                "logged every 0.5 s in a separate run at LOG_LEVEL=INFO"
+            ),
+            **batching,
+        },
+        "decoded_bytes_per_input": reference.get("decoded_bytes_per_input"),
+        "corpus": corpus_summary(corpus),
         "method": {
-            "wall": "first publish until every input uri was seen on the decoded or error topic",
+            "load": (
+                "this process POSTs Pub/Sub push bodies to the function (aiohttp, keep-alive): "
+                "saturation = N connections each sending as soon as answered; light load = "
+                "100 requests/s paced, at most the design's deployed concurrency in flight"
+            ),
             "function_cpu": (
                 "utime+stime+cutime+cstime from /proc/<pid>/stat of every process in the "
-                "function's process group (gunicorn master + worker), after minus before"
+                "function's process group (gunicorn master + worker), from the first request "
+                "to the last answer, per message"
             ),
-            "emulator_cpu": "the same for each emulator's process group (one JVM each)",
-            "bench_client_cpu": "getrusage(RUSAGE_SELF) of this process: publishing and pulling",
-            "machine_busy": "/proc/stat, all cores, not idle or iowait",
-            "shared_cores": (
-                "the function, both emulators and this client share the machine's cores, so "
-                "wall-clock messages/s is a bound of this machine, not of the function"
+            "latency": "client side, from sending a request to reading its whole answer",
+            "checks": (
+                "after each point every output is pulled and counted against the in-process "
+                "decoder's outputs for the same messages, and Firestore marks are counted"
+            ),
+            "processes": (
+                "one function process per point, warmed up with one message of every kind; "
+                "both emulators and this load generator share the machine's cores"
             ),
         },
-        "in_process": local,
-        "handler_in_process": handler,
-        "publishing_in_process": publishing,
-        "runs": runs,
     }
+    result["verdict"] = verdict(result)
     data, picture = common.save(result, args.output, chart)
     print_table(result)
-    print(f"\nresults: {data}, {picture}")
+    print(f"\nresults: {data}, {picture}; {result['run']['wall_seconds']} s")
     print(f"logs of every service: {workdir}")
+    invalid = [
+        f"{design} {dedup} {level}"
+        for design, by_dedup in saturation.items()
+        for dedup, rows in by_dedup.items()
+        for level, row in rows.items()
+        if not row["valid"]
+    ] + [
+        f"{design} {dedup} light"
+        for design, rows in light_load.items()
+        for dedup, row in rows.items()
+        if not row["valid"]
+    ]
+    if invalid:
+        print(f"INVALID points (something did not arrive): {', '.join(invalid)}")
+        return 1
     return 0
 
 

@@ -167,8 +167,9 @@ variable "service" {
     Size and limits of the function. Concurrency above 1 needs at least one whole CPU.
     concurrency: requests one instance takes at once. The function serves them all on one event
     loop and shares its Pub/Sub and Firestore RPCs across them, so more requests in flight mean
-    fuller batches and less CPU per message; 80 keeps a 1-CPU instance busy at ~1,000 msg/s with
-    20-80 ms per request (docs/capacity.md).
+    fuller batches and less CPU per message; 80 is headroom over the 11-30 requests a 1-CPU
+    instance has in flight when busy (~1,000 msg/s without dedup, 600-750 with Firestore dedup;
+    docs/capacity.md).
     timeout_seconds is also the push acknowledgement deadline (capped to 10-600 s).
     build_service_account: the account Cloud Build uses to build the function (projects/P/serviceAccounts/EMAIL); null for the default.
   EOT
