@@ -100,11 +100,17 @@ class OutcomeCounters:
         with self._lock:
             return dict(self.counts)
 
-    def maybe_log(self, logger: logging.Logger, extra: Mapping[str, int] | None = None) -> None:
+    def maybe_log(
+        self,
+        logger: logging.Logger,
+        extra: Callable[[], Mapping[str, int]] | None = None,
+    ) -> None:
+        """Log the counts once the interval has passed; ``extra`` (the adapters' counters) is
+        only asked for then, not on every request."""
         now = self._clock()
         if now - self._last < self._interval:
             return
         self._last = now
         counts = self.snapshot()
-        counts.update(extra or {})
+        counts.update(extra() if extra is not None else {})
         logger.info("decoder counters", extra={"counters": counts})

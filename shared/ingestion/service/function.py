@@ -66,8 +66,11 @@ class DecoderFunction:
             log.warning("request is not a Pub/Sub message", extra={"error": str(item)})
         else:
             self._log_outcome(outcome, message_id)
-        self.counters.maybe_log(log, counter_values(self.counter_sources))
+        self.counters.maybe_log(log, self._adapter_counters)
         return OK, ""
+
+    def _adapter_counters(self) -> dict[str, int]:
+        return counter_values(self.counter_sources)
 
     def _log_outcome(self, outcome: Outcome, message_id: str | None) -> None:
         for error in outcome.errors:
