@@ -16,12 +16,10 @@ from ingestion.adapters.pubsub_output import (
     DEBUG,
     DECODED,
     ERROR,
-    DecodedTopics,
     compress,
     encode_payload,
     outgoing_attributes,
     provenance_attributes,
-    topic_path,
 )
 from ingestion.adapters.pubsub_sink import (
     BATCH_MAX_LATENCY_SECONDS,
@@ -29,6 +27,7 @@ from ingestion.adapters.pubsub_sink import (
     DeliveryFailed,
     PubSubSink,
 )
+from ingestion.adapters.pubsub_topics import DecodedTopics, topic_path
 from ingestion.core.limits import MAX_ATTRIBUTES, MAX_ENCODABLE_MESSAGE_BYTES
 from ingestion.core.message import Message
 from ingestion.core.templates import MissingPlaceholder
@@ -427,7 +426,7 @@ def test_a_static_decoded_topic_must_be_a_valid_name():
 
 
 def test_the_topic_cache_is_bounded_whatever_names_arrive(monkeypatch):
-    from ingestion.adapters import pubsub_output as module
+    from ingestion.adapters import pubsub_topics as module
 
     monkeypatch.setattr(module, "MAX_CACHED_TOPICS", 50)
     topics = DecodedTopics("p", "d-${document_namespace}-${document_type}")

@@ -35,7 +35,6 @@ import collections
 import dataclasses
 import gzip
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TypedDict
@@ -44,7 +43,8 @@ from ..core.error_output import to_error_message
 from ..core.errors import InvalidTopicName, TopicNotFound, UnroutableMessage
 from ..core.limits import MAX_ENCODABLE_MESSAGE_BYTES, limit_attribute_count, truncate_attributes
 from ..core.message import CLIENT_IP_ATTRIBUTES, Message
-from ..core.templates import MissingPlaceholder, placeholders, render
+from ..core.templates import MissingPlaceholder
+from .pubsub_topics import DEFAULT_DECODED_TOPIC, DecodedTopics, topic_path
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,10 @@ GZIP = "gzip"
 NO_COMPRESSION = "none"
 COMPRESSIONS = (GZIP, NO_COMPRESSION)
 
-DEFAULT_DECODED_TOPIC = "decoded"
 DEFAULT_ERROR_TOPIC = "decoder-errors"
 # The error sink reads its input from a Pub/Sub subscription (D-67: ``input_type``).
 INPUT_TYPE = "pubsub"
 DEBUG_ATTRIBUTE = "x_debug_id"
-ROUTING_ATTRIBUTES = ("document_namespace", "document_type")
 
 # The fast level, zlib's 1: about four times less CPU than Java's default level 6 for a ~20 %
 # larger payload (a 180 KB desktop main ping: 1.9 ms vs 7.4 ms, 47 KB vs 39 KB). Level 6 alone
@@ -75,8 +73,6 @@ DEFAULT_GZIP_LEVEL = 1
 # leaves room for what a batch's count leaves out (the request's own framing, the topic name).
 MAX_REQUEST_BYTES = 9 * 1000 * 1000
 
-_TOPIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}")
-MAX_CACHED_TOPICS = 10_000
 # Kept first when a message has more than 100 attributes: what identifies and explains it.
 PRESERVED_ATTRIBUTES = frozenset(
     {
@@ -115,58 +111,6 @@ def _gzip_library() -> ModuleType:
 
 
 GZIP_LIBRARY = _gzip_library()
-
-
-def topic_path(project: str, topic: str) -> str:
-    return f"projects/{project}/topics/{topic}"
-
-
-def is_valid_topic_name(name: str) -> bool:
-    """Pub/Sub's rule: 3-255 characters of letters, digits and ``-_.~+%``, starting with a
-    letter, and not starting with ``goog``."""
-    return _TOPIC_NAME.fullmatch(name) is not None and not name.lower().startswith("goog")
-
-
-class DecodedTopics:
-    """The decoded topic path of a message, rendered once per (namespace, doctype).
-
-    Only ``${document_namespace}`` and ``${document_type}`` may appear in the template (with or
-    without ``:-default``), which is what makes the cache key complete.
-    """
-
-    def __init__(self, project: str, template: str = DEFAULT_DECODED_TOPIC) -> None:
-        if not placeholders(template) and not is_valid_topic_name(template):
-            raise ValueError(f"decoded topic {template!r} is not a valid Pub/Sub topic name")
-        unsupported = sorted(set(placeholders(template)) - set(ROUTING_ATTRIBUTES))
-        if unsupported:
-            raise ValueError(
-                f"decoded topic {template!r} may only use ${{document_namespace}} and "
-                f"${{document_type}}, not: {', '.join(unsupported)}"
-            )
-        self.project = project
-        self.template = template
-        self._static = None if placeholders(template) else topic_path(project, template)
-        self._paths: dict[tuple[str | None, str | None], str] = {}
-
-    def path_for(self, attributes: Mapping[str, str]) -> str:
-        """The topic path; raises ``InvalidTopicName`` when the rendered name is not one Pub/Sub
-        accepts, ``MissingPlaceholder`` for an absent attribute the template needs."""
-        if self._static is not None:
-            return self._static
-        key = (attributes.get("document_namespace"), attributes.get("document_type"))
-        path = self._paths.get(key)
-        if path is None:
-            routing = {
-                name: value for name, value in zip(ROUTING_ATTRIBUTES, key, strict=True) if value
-            }
-            name = render(self.template, routing)
-            if not is_valid_topic_name(name):
-                raise InvalidTopicName(f"{name!r} is not a valid Pub/Sub topic name")
-            path = topic_path(self.project, name)
-            if len(self._paths) >= MAX_CACHED_TOPICS:  # names come from messages: bounded
-                self._paths.clear()
-            self._paths[key] = path
-        return path
 
 
 def compress(payload: bytes, compression: str, level: int = DEFAULT_GZIP_LEVEL) -> bytes:
