@@ -63,6 +63,8 @@ def allows(allowed: AllowedValues) -> Callable[[str], bool]:
 class Dimension:
     field_name: str  # an attribute, or the derived submission_date / submission_hour
     allowed: AllowedValues = WILDCARD
+    # The test ``allowed`` stands for, made once (and refused here when malformed).
+    _allows: Callable[[str], bool] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_allows", allows(self.allowed))
@@ -73,7 +75,7 @@ class Dimension:
         if not value:
             return UNKNOWN
         cleaned = sanitize(value)
-        return cleaned if self._allows(cleaned) else OTHER  # type: ignore[attr-defined]
+        return cleaned if self._allows(cleaned) else OTHER
 
 
 def levels(dimensions: Sequence[Dimension], attributes: Mapping[str, str]) -> list[str]:
