@@ -1,7 +1,8 @@
 """The asyncio Firestore dedup store without a server: a real ``AsyncClient`` (paths, database
-string, metadata and encoding are the library's) whose two RPCs, ``get_all`` and the GAPIC
-``batch_write``, are fakes that record their calls; batched by the real ``Batcher``. The RPCs
-against the emulator are in tests/integration/test_firestore_async.py."""
+string and metadata are the library's) whose channel is a fake answering the two RPCs,
+``BatchGetDocuments`` and ``BatchWrite``, with the real protobuf messages, recording their calls;
+batched by the real ``Batcher``. The RPCs against the emulator are in
+tests/integration/test_firestore_async.py."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import grpc
 import pytest
 
 pytest.importorskip("google.cloud.firestore_v1")
 
 from google.api_core import exceptions as api_exceptions
+from google.api_core.gapic_v1 import routing_header
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.cloud.firestore_v1 import _helpers as firestore_helpers
+from google.cloud.firestore_v1.types import Document
+from google.cloud.firestore_v1.types import firestore as firestore_types
 from google.rpc import code_pb2, status_pb2
 
 from ingestion.adapters.firestore_async import (
@@ -36,6 +41,8 @@ from ingestion.service.batcher import Batcher
 from support import FakeClock
 
 T = TypeVar("T")
+BatchGetResponse = firestore_types.BatchGetDocumentsResponse.pb()
+BatchWriteResponse = firestore_types.BatchWriteResponse.pb()
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 SECRET = "/submit/telemetry/secret-document-id/main"
 LOGGERS = ("ingestion.adapters.firestore_dedup", "ingestion.adapters.firestore_async")
@@ -50,25 +57,19 @@ async def ticks(count: int = 5) -> None:
         await asyncio.sleep(0)
 
 
-class FakeSnapshot:
-    def __init__(self, doc_id: str, data: dict[str, Any] | None) -> None:
-        self.id, self.exists, self._data = doc_id, data is not None, data
-
-    def to_dict(self) -> dict[str, Any] | None:
-        return None if self._data is None else dict(self._data)
-
-
 class FakeTransport:
-    def __init__(self) -> None:
+    def __init__(self, channel: FakeFirestore) -> None:
         self.closed = 0
+        self.grpc_channel = channel
 
     async def close(self) -> None:
         self.closed += 1
 
 
 class FakeFirestore:
-    """The two RPCs, on a dict of documents by id. ``error`` makes them raise it, ``held`` makes
-    them wait for ``release``, ``failing`` maps document ids to the status code of their write."""
+    """A channel answering the two RPCs on a dict of documents by id. ``error`` makes them raise
+    it, ``held`` makes them wait for ``release``, ``failing`` maps document ids to the status code
+    of their write."""
 
     def __init__(self, client: firestore.AsyncClient) -> None:
         self.client = client
@@ -80,43 +81,52 @@ class FakeFirestore:
         self.statuses_dropped = 0
         self.release = asyncio.Event()
         self.release.set()
-        self.transport = FakeTransport()
+        self.transport = FakeTransport(self)
 
-    async def get_all(
-        self, references: list[Any], field_paths: list[str] | None = None, **kwargs: Any
-    ) -> AsyncIterator[FakeSnapshot]:
-        self.reads.append({"ids": [ref.id for ref in references], "field_paths": field_paths})
-        self.reads[-1].update(kwargs)
+    def unary_stream(self, method: str, **serializers: Any) -> Any:
+        assert method == "/google.firestore.v1.Firestore/BatchGetDocuments"
+        return self._batch_get
+
+    def unary_unary(self, method: str, **serializers: Any) -> Any:
+        assert method == "/google.firestore.v1.Firestore/BatchWrite"
+        return self._batch_write
+
+    async def _batch_get(self, request: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        ids = [name.rsplit("/", 1)[1] for name in request.documents]
+        field_paths = list(request.mask.field_paths)
+        self.reads.append({"ids": ids, "field_paths": field_paths, **kwargs})
         await self.release.wait()
         if self.error is not None:
             raise self.error
-        for doc_id in dict.fromkeys(ref.id for ref in references):
+        for name, doc_id in zip(request.documents, ids, strict=True):
             data = self.documents.get(doc_id)
-            if data is not None and field_paths is not None:
-                data = {k: v for k, v in data.items() if k in field_paths}
-            yield FakeSnapshot(doc_id, data)
+            if data is None:
+                yield BatchGetResponse(missing=name)
+                continue
+            data = {k: v for k, v in data.items() if k in field_paths}
+            fields = firestore_helpers.encode_dict(data)
+            yield BatchGetResponse(found=Document(name=name, fields=fields)._pb)
 
-    async def batch_write(self, request: dict[str, Any], **kwargs: Any) -> Any:
-        self.writes.append({**request, **kwargs})
+    async def _batch_write(self, request: Any, **kwargs: Any) -> Any:
+        self.writes.append({"database": request.database, "writes": list(request.writes), **kwargs})
         await self.release.wait()
         if self.error is not None:
             raise self.error
         statuses = []
-        for write in request["writes"]:
+        for write in request.writes:
             doc_id = write.update.name.rsplit("/", 1)[1]
             code = self.failing.get(doc_id, code_pb2.OK)
             if code == code_pb2.OK:
-                fields = firestore_helpers.decode_dict(write.update.fields, self.client)
+                fields = firestore_helpers.decode_dict(Document.wrap(write.update).fields, None)
                 self.documents[doc_id] = fields
             statuses.append(status_pb2.Status(code=code, message=f"code {code}"))
-        return type("Response", (), {"status": statuses[self.statuses_dropped :]})
+        return BatchWriteResponse(status=statuses[self.statuses_dropped :])
 
 
 def make_store(**kwargs: Any) -> tuple[AsyncFirestoreDedupStore, FakeFirestore, FakeClock]:
     """Call inside the event loop: the fake's Event belongs to it."""
     client = firestore.AsyncClient(project="test-project", credentials=AnonymousCredentials())
     fake = FakeFirestore(client)
-    client.get_all = fake.get_all  # type: ignore[method-assign]
     client._firestore_api_internal = fake  # what the _firestore_api property returns
     clock = FakeClock(NOW)
     store = AsyncFirestoreDedupStore(client, Batcher, clock=clock, **kwargs)
@@ -149,7 +159,7 @@ def test_concurrent_checks_share_one_read_and_concurrent_marks_one_write():
         assert len(fake.writes[0]["writes"]) == 25
         assert [read["ids"] for read in fake.reads] == [[document_id(uri) for uri in uris]]
         assert fake.reads[0]["field_paths"] == [EXPIRE_AT_FIELD]
-        assert (fake.reads[0]["retry"], fake.reads[0]["timeout"]) == (None, 0.75)
+        assert fake.reads[0]["timeout"] == 0.75
         values = store.counter_values()
         assert values["counts:hits"] == values["counts:misses"] == values["counts:marked"] == 25
         assert (values["reads:batches_sent"], values["reads:largest_batch"]) == (1, 50)
@@ -215,8 +225,10 @@ def test_the_write_is_what_document_set_sends():
         )
         assert call["writes"] == batch._write_pbs
         assert call["database"] == "projects/test-project/databases/(default)"
-        assert call["metadata"] == client._rpc_metadata
-        assert (call["retry"], call["timeout"]) == (None, 1.5)
+        # the routing header the library's GAPIC client adds to every call
+        routing = routing_header.to_grpc_metadata((("database", call["database"]),))
+        assert call["metadata"] == (*client._rpc_metadata, routing)
+        assert call["timeout"] == 1.5
 
     run(main())
 
@@ -422,3 +434,16 @@ def test_close_sends_what_is_queued_and_closes_the_channel():
 def test_bad_configuration_is_refused(kwargs):
     with pytest.raises(ValueError):
         make_store(**kwargs)
+
+
+def test_a_grpc_error_becomes_the_library_exception():
+    async def main() -> None:
+        store, fake, _ = make_store(on_failure="retry")
+        metadata = grpc.aio.Metadata()
+        fake.error = grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, metadata, metadata, "down")
+        outcomes = await gather(store.is_duplicate("/a"), store.mark_delivered("/a"))
+        causes = [outcome.__cause__ for outcome in outcomes]  # type: ignore[union-attr]
+        assert all(isinstance(cause, api_exceptions.ServiceUnavailable) for cause in causes)
+        assert store.failures == {"read_failed": 1, "write_failed": 1}
+
+    run(main())

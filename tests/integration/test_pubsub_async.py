@@ -1,5 +1,6 @@
-"""``AsyncPubSubSink`` against the official Pub/Sub emulator: the GAPIC ``PublisherAsyncClient``
-(pointed at the emulator by ``PUBSUB_EMULATOR_HOST``) batched by the real ``Batcher``. Topics are
+"""``AsyncPubSubSink`` against the official Pub/Sub emulator: publishing through
+``ChannelPublisher`` on the GAPIC ``PublisherAsyncClient``'s channel (pointed at the emulator by
+``PUBSUB_EMULATOR_HOST``), as the function does, batched by the real ``Batcher``. Topics are
 created and read back with the helpers of test_pubsub_sink.py."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ingestion.adapters.pubsub_async import AsyncPubSubSink
+from ingestion.adapters.pubsub_async import AsyncPubSubSink, ChannelPublisher
 from ingestion.adapters.pubsub_output import DECODED, ERROR
 from ingestion.adapters.pubsub_sink import DeliveryFailed
 from ingestion.core.message import Message
@@ -33,7 +34,8 @@ def with_sink(main: Callable[[AsyncPubSubSink], Awaitable[None]], **options: Any
 
     async def session() -> None:
         client = publisher_module.PublisherAsyncClient()  # on the loop: its channel is grpc.aio
-        sink = AsyncPubSubSink(client, project=PROJECT, make_batcher=Batcher, **options)
+        publisher = ChannelPublisher(client)
+        sink = AsyncPubSubSink(publisher, project=PROJECT, make_batcher=Batcher, **options)
         try:
             await main(sink)
         finally:

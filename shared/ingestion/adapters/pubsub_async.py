@@ -23,6 +23,11 @@ request stay here.
   ``flush``: ``deliver`` returns only when everything is published.
 - A cancelled ``deliver`` cancels its submits: an item not sent yet is never sent.
 
+The deployed function publishes through ``ChannelPublisher``: the same RPC as the GAPIC client's
+``publish`` (routing header, retry, deadline, ``google.api_core`` exceptions), sent as a raw
+protobuf message on that client's channel, which measured 0.06 ms of CPU a message against 0.09
+for the GAPIC wrapper and its proto-plus request at 8 messages a Publish.
+
 A submit may wait for the RPC in flight, then its own, then its single retry: at most three
 ``publish_timeout`` (30 s by default), well inside the function's 60 s.
 """
@@ -74,6 +79,39 @@ class AsyncPublisher(Protocol):
     def publish(
         self, *, topic: str, messages: list[Any], retry: Any, timeout: float
     ) -> Awaitable[Any]: ...
+
+
+class ChannelPublisher:
+    """``AsyncPublisher`` on the channel of a ``PublisherAsyncClient``: Publish with a raw
+    ``PublishRequest``, its ``retry`` around each attempt, ``timeout`` the deadline of each."""
+
+    def __init__(self, client: Any) -> None:
+        from google.pubsub_v1.types import PublishRequest, PublishResponse
+
+        self.client = client  # owns the channel
+        request, response = PublishRequest.pb(), PublishResponse.pb()
+        self._request = request
+        self._publish = client.transport.grpc_channel.unary_unary(
+            "/google.pubsub.v1.Publisher/Publish",
+            request_serializer=request.SerializeToString,
+            response_deserializer=response.FromString,
+        )
+
+    def publish(self, *, topic: str, messages: list[Any], retry: Any, timeout: float) -> Any:
+        from google.api_core.gapic_v1 import routing_header
+
+        request = self._request(topic=topic, messages=messages)
+        metadata = (routing_header.to_grpc_metadata((("topic", topic),)),)
+        return retry(self._attempt)(request, metadata, timeout)
+
+    async def _attempt(self, request: Any, metadata: Any, timeout: float) -> Any:
+        import grpc
+        from google.api_core import exceptions
+
+        try:
+            return await self._publish(request, metadata=metadata, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise exceptions.from_grpc_error(exc) from exc
 
 
 def message_size(item: Outgoing) -> int:

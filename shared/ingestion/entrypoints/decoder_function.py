@@ -36,8 +36,10 @@ from ..service.function import DecoderFunction
 from ..settings import DecoderSettings
 
 # Threads decoding large payloads off the loop: the GIL serialises them anyway; two keep the
-# loop free while one main ping decodes and the next waits.
+# loop free while one very large payload decodes and the next waits.
 DECODE_THREADS = 2
+# The collector's thresholds once the instance is built (see ``async_instance``).
+GC_THRESHOLDS = (20_000, 20, 100)
 
 
 # Adapter option <- settings field, for the two adapters built here both ways.
@@ -89,10 +91,10 @@ def dedup_store(settings: DecoderSettings) -> DedupStore:
 def _async_sink(settings: DecoderSettings) -> Any:
     from google.pubsub_v1.services.publisher import PublisherAsyncClient
 
-    from ..adapters.pubsub_async import AsyncPubSubSink
+    from ..adapters.pubsub_async import AsyncPubSubSink, ChannelPublisher
 
     return AsyncPubSubSink(
-        PublisherAsyncClient(),
+        ChannelPublisher(PublisherAsyncClient()),
         Batcher,
         project=settings.project,
         **_options(settings, _OUTPUT_OPTIONS),
@@ -114,7 +116,7 @@ def _async_dedup(settings: DecoderSettings) -> AsyncDedupStore | None:
 
 async def build(settings: DecoderSettings) -> DecoderFunction:
     """Everything an instance reuses across requests; call inside the serving event loop."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, project=settings.project)
     loop = asyncio.get_running_loop()
     executor = concurrent.futures.ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="decode")
     # Cold start reads (and may download) every resource: off the loop, like every re-check.
@@ -171,4 +173,8 @@ async def async_instance(environ: Mapping[str, str]) -> DecoderFunction:
             # the collector's generations so per-request collections stay cheap.
             gc.collect()
             gc.freeze()
+            # A request allocates a few thousand objects, nearly all freed by reference counting:
+            # with the default first generation (700) a collection ran every request or so; these
+            # thresholds took about 7 % off the CPU per message at 32 concurrent requests.
+            gc.set_threshold(*GC_THRESHOLDS)
     return _instance

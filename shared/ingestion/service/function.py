@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from .. import tracing
 from ..adapters.envelope import InvalidEnvelope, parse_envelope
 from ..core.errors import TransientFailure
 from ..core.message import Message
@@ -45,6 +46,7 @@ class DecoderFunction:
 
     async def handle(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
         """Process one push request; the status code tells Pub/Sub to ack (2xx) or redeliver."""
+        tracing.bind(headers)  # this request's log lines carry its trace
         message_id: str | None = None
         item: Message | InvalidEnvelope
         try:
@@ -61,6 +63,8 @@ class DecoderFunction:
                 "delivery failed, asking Pub/Sub to redeliver",
                 extra={"error": str(exc), "message_id": message_id, **fields},
             )
+            # Also while every delivery fails: the failures must reach the metrics.
+            self.counters.maybe_log(log, self._adapter_counters)
             return RETRY, "delivery failed; will be redelivered"
         if isinstance(item, InvalidEnvelope):
             log.warning("request is not a Pub/Sub message", extra={"error": str(item)})
