@@ -137,7 +137,7 @@ class GcsObjects:
 
     def generation(self, location: str) -> str:
         blob = self._blob(location)
-        with _client_errors(location, "check"):
+        with client_errors(location, "check"):
             blob.reload(timeout=self._timeout, retry=self._retry)
         if blob.generation is None:
             raise ObjectStoreError(f"{location}: the metadata has no generation")
@@ -173,7 +173,7 @@ class GcsObjects:
         try:
             from google.api_core.exceptions import PreconditionFailed
 
-            with os.fdopen(handle, "wb") as output, _client_errors(location, "download"):
+            with os.fdopen(handle, "wb") as output, client_errors(location, "download"):
                 try:
                     blob.download_to_file(
                         output, if_generation_match=generation, timeout=self._download_timeout
@@ -192,7 +192,7 @@ class GcsObjects:
 
 
 @contextlib.contextmanager
-def _client_errors(location: str, action: str) -> Iterator[None]:
+def client_errors(location: str, action: str) -> Iterator[None]:
     """Turn the client library's failures into ``ObjectStoreError`` with a one-line reason."""
     from google.api_core.exceptions import GoogleAPIError, NotFound
     from google.auth.exceptions import GoogleAuthError

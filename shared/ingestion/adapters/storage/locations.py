@@ -59,6 +59,20 @@ def parse_gcs_location(location: str) -> GcsLocation:
     return GcsLocation(bucket, name)
 
 
+def parse_gcs_folder(location: str) -> GcsLocation:
+    """``gs://bucket`` or ``gs://bucket/a/b/`` -> ``GcsLocation("bucket", "a/b")``: a bucket
+    and a path prefix inside it (``""`` for the whole bucket), for stores that hold many
+    objects."""
+    if not is_gcs_location(location):
+        raise LocationError(f"{location!r} is not a gs://bucket[/path] location")
+    bucket, _, path = location[len(GCS_SCHEME) :].partition("/")
+    path = path.strip("/")
+    if path:
+        return GcsLocation(parse_gcs_location(f"{GCS_SCHEME}{bucket}/{path}").bucket, path)
+    parse_gcs_location(f"{GCS_SCHEME}{bucket}/-")  # the bucket name's checks
+    return GcsLocation(bucket, "")
+
+
 def check_location(location: str) -> str:
     """The location itself when it is a usable local path or ``gs://`` location."""
     if not location:
