@@ -33,6 +33,11 @@ def test_demo_accounts_for_every_message_on_the_emulators(pubsub, tmp_path):
     assert "error: Duplicate" in out and "error: ParseUri" in out
     assert "decoder-debug" in out  # the x_debug_id sample
     assert "dropped by a scrubber rule" in out
+    # The loader half: both topics stored, resolved through the registry, read back.
+    assert "the loaders stored all 19 decoded and error messages" in out
+    assert "partition telemetry-1/org_example_app/baseline/2026_11_20: 1 objects" in out
+    assert "partition telemetry-errors-1/Duplicate/2026_11_20: 1 objects" in out
+    assert "one record read back through Dataset.from_source(...).records():" in out
 
 
 def test_demo_falls_back_to_the_embedded_decoder_without_emulators(tmp_path):
