@@ -1,6 +1,7 @@
 """cloudbuild.yaml: SchemaStore's Cloud Build schema (vendored by check-jsonschema) plus what the
 schema does not check (it accepts unknown top-level keys and steps without a name): waitFor ids,
-substitutions, and that the steps call things that exist with the variables the examples take."""
+substitutions, and that the steps test with the emulators, package every function, plan both
+environments, apply only _ENV's plan, and that prod's trigger needs an approval."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terraform_config import EXAMPLES, REPO, load_config
+from terraform_config import REPO, load_config, load_hcl
 
 CLOUDBUILD = REPO / "cloudbuild.yaml"
 # Top-level keys of a Build (https://cloud.google.com/build/docs/build-config-file-schema).
@@ -127,7 +128,7 @@ def test_wait_for_names_earlier_steps(build: dict[str, Any]) -> None:
 
 def test_substitutions_are_user_defined_and_all_used(build: dict[str, Any]) -> None:
     defined = set(build.get("substitutions", {}))
-    assert {"_ENV", "_REGION", "_STATE_BUCKET"} <= defined
+    assert {"_ENV", "_DEV_PROJECT", "_PROD_PROJECT", "_STATE_BUCKET"} <= defined
     assert all(name.startswith("_") for name in defined), defined
     used = references(build["steps"]) | references(build.get("substitutions", {}))
     # Cloud Build fails a build on an unknown substitution, and on an unused one unless
@@ -138,39 +139,65 @@ def test_substitutions_are_user_defined_and_all_used(build: dict[str, Any]) -> N
         assert build["options"]["dynamicSubstitutions"] is True
 
 
-def test_tests_and_packaging_run_before_terraform(steps: dict[str, dict[str, Any]]) -> None:
-    assert steps["test"]["name"] == "python:3.11"
-    assert "make test" in " ".join(steps["test"]["args"])
-    package = steps["package"]
-    assert (REPO / package["args"][0]).is_file(), package["args"][0]
-    assert set(steps["terraform-init"]["waitFor"]) == {"test", "package"}
-    assert steps["terraform-plan"]["waitFor"] == ["terraform-init"]
-    assert steps["terraform-apply"]["waitFor"] == ["terraform-plan"]
-
-
-def test_init_uses_the_state_bucket_per_environment(steps: dict[str, dict[str, Any]]) -> None:
-    script = " ".join(steps["terraform-init"]["args"])
-    assert 'backend "gcs"' in script
-    assert "bucket=${_STATE_BUCKET}" in script
-    assert "prefix=decoder/${_ENV}" in script
-
-
-def test_plan_variables_are_those_of_every_example(
+def test_tests_run_with_the_emulators_and_fail_on_skipped_integration_tests(
     build: dict[str, Any], steps: dict[str, dict[str, Any]]
 ) -> None:
-    plan = steps["terraform-plan"]
-    passed = {
-        argument.removeprefix("-var=").split("=", 1)[0]
-        for argument in plan["args"]
-        if argument.startswith("-var=")
-    }
-    out = next(argument for argument in plan["args"] if argument.startswith("-out="))
-    assert out.removeprefix("-out=") in steps["terraform-apply"]["args"]
-    source_zip = next(argument for argument in plan["args"] if "source_zip=" in argument)
-    assert source_zip.endswith("/build/decoder-source.zip")
-    default_root = build["substitutions"]["_TF_DIR"]
-    assert (REPO / default_root / "main.tf").is_file(), default_root
-    for example in sorted(path for path in EXAMPLES.iterdir() if path.is_dir()):
-        assert set(load_config(example).variables) == passed, example.name
-    for step_id in ("terraform-init", "terraform-plan", "terraform-apply"):
-        assert steps[step_id]["dir"] == "${_TF_DIR}"
+    test = steps["test"]
+    assert test["name"] == "${_CLI_IMAGE}"
+    assert build["substitutions"]["_CLI_IMAGE"].endswith("google-cloud-cli:emulators")
+    script = " ".join(test["args"])
+    assert "make test" in script and "tests/integration/" in script and "exit 1" in script
+    assert "make check-terraform" in " ".join(steps["check-terraform"]["args"])
+    assert steps["terraform-fmt"]["args"][:3] == ["fmt", "-check", "-recursive"]
+
+
+def test_every_function_and_the_schemas_bundle_are_packaged(steps: dict[str, dict[str, Any]]):
+    script = " ".join(steps["package"]["args"])
+    assert "functions/*/main.py" in script
+    assert (REPO / "terraform/scripts/package_function.py").is_file()
+    assert "--build-dir /workspace/build" in script
+    assert "/workspace/build/schemas.tar.gz" in script
+    upload = " ".join(steps["upload-schemas"]["args"])
+    assert "/workspace/build/schemas.tar.gz" in upload and "/schemas/schemas.tar.gz" in upload
+    assert steps["upload-schemas"]["waitFor"] == ["apply"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_both_environments_are_initialised_validated_and_planned(
+    steps: dict[str, dict[str, Any]], env: str
+) -> None:
+    step = steps[f"plan-{env}"]
+    directory = REPO / step["dir"]
+    assert step["dir"] == f"terraform/environments/{env}" and (directory / "main.tf").is_file()
+    script = " ".join(step["args"])
+    assert "-backend-config=backend.hcl" in script and "bucket=${_STATE_BUCKET}" in script
+    assert "terraform validate" in script
+    assert f"-out={env}.tfplan" in script
+    assert f"project_id=${{_{env.upper()}_PROJECT}}" in script
+    assert set(step["waitFor"]) == {"test", "check-terraform", "terraform-fmt", "package"}
+    # The only variable without a value in terraform.tfvars is the project, given here.
+    variables = load_config(directory).variables
+    given = set(load_hcl(directory / "terraform.tfvars"))
+    unset = {name for name, body in variables.items() if "default" not in body} - given
+    assert unset == {"project_id"}
+    # The default function sources are where the package step writes them.
+    sources = variables["function_sources"]["default"]
+    for zip_path in sources.values():
+        assert (directory / zip_path).resolve() == REPO / "build" / Path(zip_path).name
+
+
+def test_only_the_plan_of_env_is_applied(steps: dict[str, dict[str, Any]]) -> None:
+    apply = steps["apply"]
+    assert apply["dir"] == "terraform/environments/${_ENV}"
+    assert "terraform apply -input=false ${_ENV}.tfplan" in " ".join(apply["args"])
+    assert set(apply["waitFor"]) == {"plan-dev", "plan-prod"}
+
+
+def test_prod_is_applied_only_after_an_approval() -> None:
+    triggers = load_config(REPO / "terraform" / "ci").resources("google_cloudbuild_trigger")
+    by_env = {body["substitutions"]["_ENV"]: body for body in triggers.values()}
+    assert set(by_env) == {"dev", "prod"}
+    assert by_env["prod"]["approval_config"][0]["approval_required"] is True
+    assert "approval_config" not in by_env["dev"]
+    for body in by_env.values():
+        assert body["filename"] == "cloudbuild.yaml"

@@ -26,11 +26,12 @@ from terraform_config import (
     optional_defaults,
 )
 
-from ingestion.settings import ENVIRONMENT
+from ingestion.settings import DecoderSettings, variables_for
 
 TF_FILES = sorted(path for path in TERRAFORM.rglob("*.tf") if ".terraform" not in path.parts)
 MAIN_PY = REPO / "functions" / "decoder" / "main.py"
-SETTINGS_DEFAULTS = {variable.name: variable.default for variable in ENVIRONMENT}
+# The decoder function's variables (the loader's are checked by test_loader_module.py).
+SETTINGS_DEFAULTS = {variable.name: variable.default for variable in variables_for(DecoderSettings)}
 RUNTIME_MEMBER = "serviceAccount:${google_service_account.runtime.email}"
 INVOKER_MEMBER = "serviceAccount:${google_service_account.invoker.email}"
 SERVICE_AGENT = "${local.pubsub_service_agent}"

@@ -148,3 +148,14 @@ def test_bundled_schemas_sit_where_the_packaged_code_looks_for_them(tmp_path) ->
     assert Path(destinations["shared/ingestion"]).parent == Path(destinations["schemas"]).parent
     assert destinations["functions/decoder/main.py"] == "main.py"
     assert destinations["requirements.txt"] == "requirements.txt"
+
+
+def test_the_backfill_function_packages_with_its_entry_point(tmp_path: Path) -> None:
+    archive, _ = package_function.package(REPO, tmp_path, "backfill")
+    assert archive == tmp_path / "backfill-source.zip"
+    with zipfile.ZipFile(archive) as bundle:
+        names = set(bundle.namelist())
+        main = ast.parse(bundle.read("main.py"))
+    assert {"ingestion/entrypoints/backfill_function.py", "ingestion/backfill/runner.py"} <= names
+    assert not any(name.startswith(("ingestion/local/", "ingestion/cli/")) for name in names)
+    assert "backfill" in {node.name for node in main.body if isinstance(node, ast.FunctionDef)}

@@ -20,7 +20,7 @@ from terraform_config import EXAMPLES, MODULE, TERRAFORM, Terraform, find_terraf
 
 from ingestion.core.limits import MAX_PAYLOAD_BYTES
 from ingestion.resources.schemas import PROJECT_SCHEMAS
-from ingestion.settings import ENVIRONMENT, DecoderSettings
+from ingestion.settings import DecoderSettings, variables_for
 
 # Outputs added to the provider-less copy of the module.
 STUB_OUTPUTS = """
@@ -70,7 +70,7 @@ def with_changes(**changes: Any) -> dict[str, Any]:
 
 
 def settings_from(environment: dict[str, str]) -> DecoderSettings:
-    assert set(environment) == {variable.name for variable in ENVIRONMENT}
+    assert set(environment) == {variable.name for variable in variables_for(DecoderSettings)}
     return DecoderSettings.from_environ(environment)
 
 

@@ -1,0 +1,2 @@
+# terraform init -backend-config=backend.hcl -backend-config="bucket=<state bucket>"
+prefix = "ingestion/prod"
