@@ -24,14 +24,25 @@ LOWER = {
     "context": {"core", "resources"},
     "steps": {"core", "context", "steps"},  # pure steps
     "pipeline": {"core", "context", "steps"},
-    "observability": {"core", "pipeline"},
-    "service": {"core", "context", "pipeline", "observability", "adapters", "service"},
+    "tracing": set(),  # the request's trace header, for the log lines
+    "observability": {"core", "pipeline", "tracing"},
+    "service": {"core", "context", "pipeline", "observability", "tracing", "adapters", "service"},
+    # The consumer library: registry documents, their CAS storage, Dataset.
+    "registry": {"core", "adapters", "registry"},
     "settings": {"core", "context", "resources"},
 }
 ALLOWED = {
     **LOWER,
+    # The live loader: orchestration beside the service, writing into the registry's layout.
+    "loader": {"loader", "core", "context", "adapters", "registry", "service", "observability"},
+    # The backfill: plans, runs and reports chunks with the service, writing like the loader.
+    "backfill": {"backfill", "loader", "core", "context", "adapters", "registry", "service"}
+    | {"observability"},
+    # The migration workflow: drives the backfill and moves the registry's pointers.
+    "migration": {"migration", "backfill", "loader", "core", "adapters", "registry", "service"}
+    | {"observability"},
     # One composition root per runtime: the only place settings meet adapters.
-    "entrypoints": {*LOWER, "entrypoints"},
+    "entrypoints": {*LOWER, "loader", "backfill", "migration", "entrypoints"},
     # The console script: its commands hand their options to the composition roots.
     "cli": {*LOWER, "entrypoints", "cli"},
     # Local servers, demos and demo data: never deployed, never imported by what is.

@@ -1,7 +1,15 @@
 import pytest
 
 from conftest import REPO
-from ingestion.settings import ENVIRONMENT, DecoderSettings, SettingsError, environment_table
+from ingestion.settings import (
+    ENVIRONMENT,
+    BackfillSettings,
+    CommonSettings,
+    DecoderSettings,
+    LoaderSettings,
+    SettingsError,
+    environment_table,
+)
 
 
 def test_defaults_need_only_the_project():
@@ -55,6 +63,10 @@ def test_project_is_required():
 
 
 def test_every_variable_is_a_setting_and_documented_in_the_readme():
-    fields = set(DecoderSettings.__dataclass_fields__)
-    assert len(ENVIRONMENT) == len(fields)
-    assert environment_table() in (REPO / "README.md").read_text()
+    fields = set(DecoderSettings.__dataclass_fields__) | set(LoaderSettings.__dataclass_fields__)
+    fields |= set(BackfillSettings.__dataclass_fields__)
+    assert {variable.field for variable in ENVIRONMENT} == fields
+    readme = (REPO / "README.md").read_text()
+    assert environment_table() in readme
+    assert environment_table(LoaderSettings, beyond=CommonSettings) in readme
+    assert environment_table(BackfillSettings, beyond=CommonSettings) in readme

@@ -16,6 +16,7 @@ output compression, logging); ``DecoderSettings`` adds the decoder function's ow
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ DEDUP_BACKENDS = ("firestore", "memory", "off")
 DEDUP_FAILURE_MODES = ("deliver", "retry")
 COMPRESSIONS = ("gzip", "none")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+BACKFILL_DISPATCHERS = ("cloud_tasks", "pubsub")
 
 
 class SettingsError(ValueError):
@@ -75,6 +77,14 @@ def text(name: str, value: str) -> str:
     return value
 
 
+def bucket_list(name: str, value: str) -> frozenset[str]:
+    buckets = frozenset(part.strip() for part in value.split(",") if part.strip())
+    bad = sorted(b for b in buckets if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]", b))
+    if bad:
+        raise SettingsError(f"{name}: {bad[0]!r} is not a bucket name")
+    return buckets
+
+
 @dataclasses.dataclass(frozen=True)
 class Variable:
     name: str  # the environment variable
@@ -92,6 +102,14 @@ class Variable:
             raise SettingsError(f"{self.name} is required")
         return self.parse(self.name, value)
 
+
+# Where the registry lives (sources.json, writer entries, schema.json, their history).
+METADATA_LOCATION = Variable(
+    "METADATA_LOCATION",
+    "metadata_location",
+    ".run/metadata",
+    "registry: gs://bucket[/path] or a local directory (data buckets beside it)",
+)
 
 ENVIRONMENT: tuple[Variable, ...] = (
     # --- common to every function ---------------------------------------------------------------
@@ -235,6 +253,159 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "INPUT_NAME", "input_name", "", "input attribute on error messages (the raw subscription)"
     ),
+    # --- the registry: the loader, the backfill and `ingestion sources` -------------------------
+    METADATA_LOCATION,
+    # --- the loader function --------------------------------------------------------------------
+    Variable(
+        "LOADER_SOURCE",
+        "loader_source",
+        None,
+        "registry source whose writer entry says where the loader writes",
+    ),
+    Variable(
+        "LOADER_FLUSH_MESSAGES",
+        "loader_flush_messages",
+        "1000",
+        "a partition's batch is written at this many messages",
+        positive_int,
+    ),
+    Variable(
+        "LOADER_FLUSH_BYTES",
+        "loader_flush_bytes",
+        str(8 << 20),
+        "... or at this many line bytes (before compression)",
+        positive_int,
+    ),
+    Variable(
+        "LOADER_FLUSH_SECONDS",
+        "loader_flush_seconds",
+        "2",
+        "... or this many seconds after its first message",
+        positive_number,
+    ),
+    Variable(
+        "LOADER_MAX_QUEUED_BYTES",
+        "loader_max_queued_bytes",
+        str(64 << 20),
+        "line bytes queued or being written at most; beyond, requests answer 429",
+        positive_int,
+    ),
+    Variable(
+        "LOADER_RECHECK_SECONDS",
+        "loader_recheck_seconds",
+        "5",
+        "how often the writer entry's version is checked (a moved source is followed)",
+        positive_number,
+    ),
+    Variable(
+        "LOADER_KEEP_MESSAGE_ID",
+        "loader_keep_message_id",
+        "false",
+        "store the Pub/Sub message id as the message_id attribute (the raw archive: the decoder "
+        "derives stub-installer document ids from it, so a backfill needs it)",
+        flag,
+    ),
+    Variable(
+        "LOADER_WRITE_THREADS",
+        "loader_write_threads",
+        "4",
+        "threads encoding and writing objects",
+        positive_int,
+    ),
+    # --- the backfill function -------------------------------------------------------------------
+    Variable(
+        "BACKFILL_ALLOWED_BUCKETS",
+        "backfill_allowed_buckets",
+        "",
+        "comma-separated buckets a backfill may read or write (empty: none)",
+        bucket_list,
+    ),
+    Variable(
+        "BACKFILL_MAX_CHUNKS", "backfill_max_chunks", "10000", "chunks a run may have", positive_int
+    ),
+    Variable(
+        "BACKFILL_MAX_BYTES",
+        "backfill_max_bytes",
+        str(16 << 40),
+        "input bytes a run may read",
+        positive_int,
+    ),
+    Variable(
+        "BACKFILL_COLLECTION",
+        "backfill_collection",
+        "backfill-runs",
+        "Firestore collection of run and chunk state",
+    ),
+    Variable("BACKFILL_DATABASE", "backfill_database", "(default)", "its Firestore database id"),
+    Variable(
+        "BACKFILL_DISPATCH",
+        "backfill_dispatch",
+        "cloud_tasks",
+        "chunk fan-out: cloud_tasks or pubsub",
+        choice(BACKFILL_DISPATCHERS),
+    ),
+    Variable(
+        "BACKFILL_QUEUE",
+        "backfill_queue",
+        "",
+        "Cloud Tasks queue: projects/P/locations/L/queues/Q",
+    ),
+    Variable(
+        "BACKFILL_FUNCTION_URL", "backfill_function_url", "", "the function's URL, for its tasks"
+    ),
+    Variable(
+        "BACKFILL_TASKS_SERVICE_ACCOUNT",
+        "backfill_tasks_service_account",
+        "",
+        "service account whose OIDC token the tasks carry (empty: none, local only)",
+    ),
+    Variable(
+        "BACKFILL_DISPATCH_TOPIC",
+        "backfill_dispatch_topic",
+        "",
+        "topic of chunk tasks when BACKFILL_DISPATCH=pubsub",
+    ),
+    Variable(
+        "BACKFILL_DISPATCH_DEADLINE_SECONDS",
+        "backfill_dispatch_deadline_seconds",
+        "1800",
+        "Cloud Tasks dispatch deadline of a chunk task (15-1800)",
+        positive_int,
+    ),
+    Variable(
+        "BACKFILL_TIME_BUDGET_SECONDS",
+        "backfill_time_budget_seconds",
+        "1500",
+        "a chunk task checkpoints and re-enqueues itself after this long",
+        positive_number,
+    ),
+    Variable(
+        "BACKFILL_MAX_ATTEMPTS",
+        "backfill_max_attempts",
+        "5",
+        "failed attempts after which a chunk is failed",
+        positive_int,
+    ),
+    Variable(
+        "BACKFILL_COMMIT_BYTES",
+        "backfill_commit_bytes",
+        str(16 << 20),
+        "input bytes between two commits (outputs written, checkpoint saved)",
+        positive_int,
+    ),
+    Variable(
+        "BACKFILL_MARK_DAYS",
+        "backfill_mark_days",
+        "30",
+        "days a run's dedup marks are kept (Firestore TTL; resume a dedup run within them)",
+        positive_number,
+    ),
+    Variable(
+        "CLOUD_TASKS_EMULATOR_HOST",
+        "cloud_tasks_emulator_host",
+        "",
+        "host:port of a local Cloud Tasks emulator (empty: the real service)",
+    ),
 )
 _BY_FIELD = {variable.field: variable for variable in ENVIRONMENT}
 assert len(_BY_FIELD) == len(ENVIRONMENT), "two variables fill the same field"
@@ -287,6 +458,50 @@ class DecoderSettings(CommonSettings):
     input_name: str
 
 
+@dataclasses.dataclass(frozen=True)
+class LoaderSettings(CommonSettings):
+    """The loader function and ``ingestion load``: which source, where the registry is, when a
+    batch is written, how much it may hold."""
+
+    metadata_location: str
+    loader_source: str
+    loader_flush_messages: int
+    loader_flush_bytes: int
+    loader_flush_seconds: float
+    loader_max_queued_bytes: int
+    loader_recheck_seconds: float
+    loader_write_threads: int
+    loader_keep_message_id: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BackfillSettings(CommonSettings):
+    """The backfill function: the registry, allowlist and limits, state, fan-out, budgets, and
+    the decoder's topics and error attributes for a replay."""
+
+    metadata_location: str
+    backfill_allowed_buckets: frozenset[str]
+    backfill_max_chunks: int
+    backfill_max_bytes: int
+    backfill_collection: str
+    backfill_database: str
+    backfill_dispatch: str
+    backfill_queue: str
+    backfill_function_url: str
+    backfill_tasks_service_account: str
+    backfill_dispatch_topic: str
+    backfill_dispatch_deadline_seconds: int
+    backfill_time_budget_seconds: float
+    backfill_max_attempts: int
+    backfill_commit_bytes: int
+    backfill_mark_days: float
+    cloud_tasks_emulator_host: str
+    decoded_topic: str
+    error_topic: str
+    include_stack_trace: bool
+    job_name: str
+
+
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 
 
@@ -322,10 +537,14 @@ def environ_for(cls: type[CommonSettings], **values: object) -> dict[str, str]:
     return environ
 
 
-def environment_table(cls: type[CommonSettings] = DecoderSettings) -> str:
-    """The configuration table of the README (a test keeps the two identical)."""
+def environment_table(
+    cls: type[CommonSettings] = DecoderSettings, beyond: type[CommonSettings] | None = None
+) -> str:
+    """A configuration table of the README (a test keeps the two identical): the variables of
+    ``cls``, without those ``beyond`` reads too."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for variable in variables_for(cls):
+    shared = set(variables_for(beyond)) if beyond is not None else set()
+    for variable in (v for v in variables_for(cls) if v not in shared):
         if variable.shown_default is not None:
             default = variable.shown_default
         elif variable.default is None:

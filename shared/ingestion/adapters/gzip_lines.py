@@ -36,17 +36,6 @@ class GzipLines:
                 self.compressed_bytes += len(compressed)
         self.messages += 1
 
-    def add_lines(self, data: bytes | bytearray, count: int) -> None:
-        """``count`` complete lines in their line form, in one piece: one call into the
-        compressor, which releases the GIL for all of it (a writer may join the lines on one
-        thread and compress them on another). The member is another valid encoding of the same
-        lines (the compressor's output depends on how its input is split), as readable."""
-        compressed = self._deflater.compress(data)
-        if compressed:
-            self._parts.append(compressed)
-            self.compressed_bytes += len(compressed)
-        self.messages += count
-
     def finish(self) -> bytes:
         """The complete member; the encoder cannot be used after."""
         self._parts.append(self._deflater.flush())

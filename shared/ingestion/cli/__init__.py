@@ -12,9 +12,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import decode
+from . import backfill, decode, load, migrate, sources
 
-COMMAND_GROUPS = (decode,)
+COMMAND_GROUPS = (decode, load, sources, backfill, migrate)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -168,6 +168,21 @@ def fake_gcs_server(log_dir: Path) -> LocalService:
     return LocalService("fake-gcs-server", argv, port, log_dir / "fake-gcs-server.log")
 
 
+def cloud_tasks_emulator(log_dir: Path, max_retries: int = 20) -> LocalService:
+    """gcloud-tasks-emulator (PyPI, installed ``--no-deps``): dispatches HTTP tasks to their own
+    URLs, one at a time per queue, retrying failures about every 0.1 s (no backoff) up to
+    ``max_retries`` times. The client needs an insecure channel to it (adapters/cloud_tasks)."""
+    script = Path(sys.executable).with_name("gcloud-tasks-emulator")
+    if not script.is_file():
+        raise ServiceUnavailable(
+            "gcloud-tasks-emulator not installed: pip install --no-deps "
+            "gcloud-tasks-emulator==0.6.2 pyyaml (see requirements-dev.txt)"
+        )
+    port = free_port()
+    argv = [str(script), "start", "-p", str(port), "-q", "-r", str(max_retries)]
+    return LocalService("cloud-tasks-emulator", argv, port, log_dir / "cloud-tasks-emulator.log")
+
+
 def functions_framework(
     source: Path,
     target: str,
