@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUN    := .run
 
-.PHONY: install run decode-demo test lint typecheck unit bench bench-function bench-loader clean lock \
+.PHONY: install run decode-demo test lint typecheck unit bench bench-function bench-loader bench-backfill clean lock \
 	install-bench check-terraform
 
 install: $(VENV)/.installed
@@ -80,6 +80,10 @@ bench-function: install-bench
 # The loader's CPU per message next to the decoder's, throughput, flush settings (~1 minute).
 bench-loader: install-bench
 	$(BIN)/python bench/loader.py
+
+# One backfill chunk worker against fake-gcs-server next to the in-process decode; 2 workers.
+bench-backfill: install-bench
+	$(BIN)/python bench/backfill.py
 
 clean:
 	rm -rf $(RUN) .pytest_cache .mypy_cache .ruff_cache
