@@ -4,9 +4,12 @@ schema store and a guard against DNS lookups."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
+import logging
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +148,23 @@ def resource_provider_arguments(recheck_seconds: float, **environment: str) -> d
         | environment
     )
     return {"config": settings.resources, "recheck_seconds": settings.resource_recheck_seconds}
+
+
+@contextlib.contextmanager
+def json_logs(logger_name: str, level: int = logging.INFO) -> Iterator[io.StringIO]:
+    """The JSON lines (``observability.JsonFormatter``, as Cloud Run ships them) that
+    ``logger_name`` and its children write inside the block."""
+    from ingestion.observability import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("test-project"))
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
 import logging
 import re
@@ -19,9 +18,10 @@ from hypothesis import strategies as st
 from ingestion import tracing
 from ingestion.context import Context, ContextConfig, build_context
 from ingestion.core.message import Message
-from ingestion.observability import JsonFormatter, OutcomeCounters
+from ingestion.observability import OutcomeCounters
 from ingestion.service.async_decoder import AsyncDecoderService
 from ingestion.service.function import DecoderFunction
+from support import json_logs
 
 HEX_TRACE = re.compile(r"projects/test-project/traces/[0-9a-f]{32}")
 
@@ -69,18 +69,8 @@ def test_no_ip_in_any_log_line(function, client, uri, payload, trace, raw_body):
     if raw_body:  # not a Pub/Sub message at all: the IP is in the body
         body = json.dumps({"remote_addr": client, "junk": uri}).encode()
     headers = {"x-cloud-trace-context": trace, "traceparent": trace}
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter("test-project"))
-    logger = logging.getLogger("ingestion")
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with json_logs("ingestion", logging.DEBUG) as stream:
         asyncio.run(function.handle(body, headers))
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
     output = stream.getvalue()
     assert output, "nothing logged"
     elsewhere = uri + payload.decode("latin-1")

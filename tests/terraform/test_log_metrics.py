@@ -14,9 +14,7 @@ import base64
 import collections
 import concurrent.futures
 import dataclasses
-import io
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -37,11 +35,11 @@ from ingestion.loader.batches import FlushPolicy
 from ingestion.loader.function import LoaderFunction
 from ingestion.loader.loader import Loader
 from ingestion.loader.targets import WriterTargets
-from ingestion.observability import JsonFormatter, OutcomeCounters
+from ingestion.observability import OutcomeCounters
 from ingestion.service.async_decoder import AsyncDecoderService
 from ingestion.service.batcher import Batcher
 from ingestion.service.function import DecoderFunction
-from support import BASELINE
+from support import BASELINE, json_logs
 
 MONITORING = TERRAFORM / "modules" / "monitoring"
 DECODER = "decoder-test"
@@ -188,18 +186,8 @@ def decoder_run() -> tuple[list[dict[str, Any]], dict[str, int]]:
         publisher.failing = False
         await function.handle(push(json.dumps(BASELINE).encode(), uri=URI.replace("5a", "8d")), {})
 
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter("test-project"))
-    logger = logging.getLogger("ingestion.decoder")
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with json_logs("ingestion.decoder") as stream:
         asyncio.run(requests())
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
     entries = [log_entry(line, DECODER) for line in stream.getvalue().splitlines()]
     counters = {**service.counters.snapshot(), **function._adapter_counters()}
     return entries, counters
@@ -319,18 +307,8 @@ def test_the_loader_metrics_count_the_lines_the_loader_function_writes(tmp_path)
         executor.shutdown()
         return loader.counter_values()
 
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter("test-project"))
-    logger = logging.getLogger("ingestion.loader")
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with json_logs("ingestion.loader") as stream:
         counters = asyncio.run(requests())
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
     entries = [log_entry(line, LOADERS[0]) for line in stream.getvalue().splitlines()]
     messages = {
         dict(labels)["result"]: value for labels, value in _sums("loader_messages", entries).items()
@@ -356,20 +334,10 @@ class _Chunks:
 
 def test_the_backfill_metric_counts_the_lines_the_chunk_handler_writes():
     handler = BackfillHandler(_Chunks(["done", "failed", "yielded", "done"]))  # type: ignore[arg-type]
-    stream = io.StringIO()
-    log_handler = logging.StreamHandler(stream)
-    log_handler.setFormatter(JsonFormatter("test-project"))
-    logger = logging.getLogger("ingestion.backfill")
-    previous = logger.level
-    logger.addHandler(log_handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with json_logs("ingestion.backfill") as stream:
         for number in range(4):
             status, _ = handler.handle("POST", f"/backfills/run-1/chunks/{number:024x}", b"")
             assert status == 200
-    finally:
-        logger.removeHandler(log_handler)
-        logger.setLevel(previous)
     entries = [log_entry(line, BACKFILL) for line in stream.getvalue().splitlines()]
     assert _sums("backfill_chunks", entries) == {
         (("state", "done"),): 2,
