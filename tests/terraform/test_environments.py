@@ -1,18 +1,21 @@
-"""The environments (terraform/environments/*) and every module they compose, checked offline
-over the parsed HCL: typed inputs, functions that exist with the project's Python, every setting
-a function reads set or defaulted, limits, no public access, TTL and dead-letter policies, roles
-within terraform/iam-allowlist.toml, no topic without a subscriber or a retention, and alerts
-that only read metrics that exist."""
+"""The environments (terraform/environments/*), the pipeline module each calls with its values,
+and every module that composes, checked offline over the parsed HCL: typed inputs, functions
+that exist with the project's Python, every setting a function reads set or defaulted, limits,
+no public access, TTL and dead-letter policies, roles within terraform/iam-allowlist.toml, no
+topic without a subscriber or a retention, and alerts that only read metrics that exist; and,
+when terraform is on PATH, each environment's values applied through its own module call."""
 
 from __future__ import annotations
 
 import ast
 import re
+import shutil
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
-from terraform_config import REPO, TERRAFORM, Config, load_config, load_hcl
+from terraform_config import REPO, TERRAFORM, Config, find_terraform, load_config, load_hcl
 
 from ingestion import settings
 
@@ -44,6 +47,10 @@ def module(name: str) -> Config:
     return load_config(MODULES / name)
 
 
+def pipeline() -> Config:
+    return module("pipeline")
+
+
 def tfvars(name: str) -> dict[str, Any]:
     return load_hcl(ENVIRONMENTS / name / "terraform.tfvars")
 
@@ -72,6 +79,25 @@ def test_there_are_dev_and_prod_and_they_differ_by_values_only():
             ).read_text(), f"{name}/{file} differs from dev/{file}: put the difference in values"
         backend = (ENVIRONMENTS / name / "backend.hcl").read_text()
         assert f'prefix = "ingestion/{name}"' in backend
+
+
+@pytest.mark.parametrize("name", ENV_NAMES)
+def test_an_environment_is_the_pipeline_module_called_with_its_variables(name):
+    config, composition = env(name), pipeline()
+    assert set(config.modules) == {"pipeline"}, "an environment composes in the pipeline module"
+    assert list(config.all_resources()) == [] and not config.locals
+    call = config.modules["pipeline"]
+    assert call["source"] == "../../modules/pipeline"
+    passed = {key: value for key, value in call.items() if key != "source"}
+    # Every environment variable is passed through as is, to a module input of the same type.
+    assert passed == {variable: f"${{var.{variable}}}" for variable in config.variables}
+    for variable, body in config.variables.items():
+        assert body["type"] == composition.variables[variable]["type"], variable
+    required = {v for v, body in composition.variables.items() if "default" not in body}
+    assert required <= set(passed), required - set(passed)
+    for output, body in config.outputs.items():
+        assert body["value"] == f"${{module.pipeline.{output}}}", output
+        assert output in composition.outputs, output
 
 
 @pytest.mark.parametrize("name", ENV_NAMES)
@@ -106,11 +132,10 @@ def test_every_module_input_is_typed_and_described(name):
         assert body.get("description"), f"{name}: variable {variable} has no description"
 
 
-def test_environments_compose_every_module():
-    modules = env("dev").modules
-    sources = {body["source"] for body in modules.values()}
-    expected = {f"../../modules/{name}" for name in MODULE_NAMES}
-    assert expected <= sources, expected - sources
+def test_the_pipeline_composes_every_module():
+    sources = {body["source"] for body in pipeline().modules.values()}
+    expected = {f"../{name}" for name in MODULE_NAMES if name != "pipeline"}
+    assert expected == sources, expected ^ sources
 
 
 def test_every_function_exists_with_the_projects_python_and_a_maximum():
@@ -215,13 +240,13 @@ def test_every_topic_has_a_subscriber_or_a_retention():
             # The decoder's own topics are subscribed by what the environments compose.
             composed = {"raw", "decoded", "error", "debug"}
             assert name == "decoder" and topic in composed, (name, topic)
-    for name in ENV_NAMES:
-        main = (ENVIRONMENTS / name / "main.tf").read_text()
-        loader = env(name).modules["loader"]["streams"]
-        for kind in ("raw", "decoded", "error"):
-            assert f"${{local.topics.{kind}}}" in str(loader), f"{name}: nothing loads {kind}"
-        assert "debug" not in env(name).modules["decoder"]["topics"], "a debug topic needs a reader"
-        assert "local.topics" in main
+    # What every environment deploys: the pipeline module.
+    composition = pipeline()
+    loader = composition.modules["loader"]["streams"]
+    for kind in ("raw", "decoded", "error"):
+        assert f"${{local.topics.{kind}}}" in str(loader), f"nothing loads {kind}"
+    assert composition.modules["decoder"]["topics"] == "${local.topics}"
+    assert set(composition.locals["topics"]) == {"raw", "decoded", "error"}, "debug needs a reader"
 
 
 def _alert_metrics() -> tuple[set[str], set[str]]:
@@ -253,3 +278,42 @@ def test_every_alert_reads_a_metric_that_exists():
         section = re.search(r'docs/operations\.md, \\?"([^"\\]+)\\?"', str(body["documentation"]))
         assert section, body["display_name"]
         assert f"## {section.group(1)}" in runbook, section.group(1)
+
+
+def _provider_less_environment(target: Path, name: str) -> Path:
+    """A copy of environment ``name`` calling a copy of the pipeline module reduced to its
+    variables: no provider, so it applies offline, and its apply type-checks and validates the
+    environment's terraform.tfvars through the environment's own module call."""
+    directory = target / "environments" / name
+    directory.mkdir(parents=True)
+    for file in ("variables.tf", "terraform.tfvars"):
+        shutil.copyfile(ENVIRONMENTS / name / file, directory / file)
+    main = (ENVIRONMENTS / name / "main.tf").read_text()
+    main, removed = re.subn(r'(?ms)^provider "google" \{.*?^\}\n', "", main)
+    assert removed == 1, "the environment's provider block"
+    (directory / "main.tf").write_text(main)
+    stub = target / "modules" / "pipeline"
+    stub.mkdir(parents=True)
+    shutil.copyfile(MODULES / "pipeline" / "variables.tf", stub / "variables.tf")
+    return directory
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENV_NAMES)
+def test_terraform_accepts_each_environments_values(name, tmp_path):
+    terraform = find_terraform(tmp_path)
+    directory = _provider_less_environment(tmp_path / "sandbox", name)
+    initialised = terraform.run(directory, "init", "-input=false", "-no-color")
+    assert initialised.returncode == 0, initialised.output
+    applied = terraform.run(
+        directory, "apply", "-auto-approve", "-input=false", "-no-color", "-var=project_id=p"
+    )
+    assert applied.returncode == 0, applied.output
+    # And a value the pipeline module rejects fails there, through the same call.
+    (directory / "bad.auto.tfvars.json").write_text(
+        '{"backfill": {"max_instances": 1, "max_concurrent_chunks": 1, "invokers": []}}'
+    )
+    rejected = terraform.run(
+        directory, "apply", "-auto-approve", "-input=false", "-no-color", "-var=project_id=p"
+    )
+    assert rejected.returncode != 0 and "max_concurrent_chunks" in rejected.output

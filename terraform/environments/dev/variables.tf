@@ -1,5 +1,5 @@
-# The environment's values (terraform.tfvars), one typed object per concern. Every environment
-# has this same file; only the values differ.
+# What this environment passes to terraform/modules/pipeline, with the module's types (a test
+# keeps them equal); what each value means, and its validation, is in the module.
 
 variable "project_id" {
   description = "The environment's project (given on the command line: -var=project_id=...)."
@@ -12,13 +12,8 @@ variable "region" {
 }
 
 variable "environment" {
-  description = "Short environment name, suffix of every function, topic and metric name."
+  description = "Short environment name (dev, prod), suffix of every name."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9]{0,5}$", var.environment))
-    error_message = "environment must be 1-6 lowercase letters or digits, starting with a letter (it ends up in service account ids)."
-  }
 }
 
 variable "labels" {
@@ -28,7 +23,7 @@ variable "labels" {
 }
 
 variable "function_sources" {
-  description = "The function source zips built by terraform/scripts/package_function.py --function NAME."
+  description = "The zips of terraform/scripts/package_function.py (the package step's build/)."
   type = object({
     decoder  = string
     loader   = string
@@ -42,14 +37,7 @@ variable "function_sources" {
 }
 
 variable "decoder" {
-  description = <<-EOT
-    The decoder function (terraform/modules/decoder).
-    min_instances/max_instances: its scaling bounds; the instances alert fires near max_instances.
-    max_delivery_attempts: push attempts before a raw message goes to the dead-letter topic (5-100).
-    message_retention / dead_letter_retention: backlog kept on the raw and dead-letter subscriptions.
-    dedup_on_failure: deliver (best effort) or retry when Firestore is unreachable.
-    schemas_object: the schema tarball in the resources bucket ("" for the schemas in the source zip).
-  EOT
+  description = "The decoder function: the pipeline module's variable decoder."
   type = object({
     min_instances         = number
     max_instances         = number
@@ -60,20 +48,10 @@ variable "decoder" {
     log_level             = string
     schemas_object        = string
   })
-
-  validation {
-    # The metrics are read from INFO lines (`decoder count`): a quieter level would blind them.
-    condition     = contains(["DEBUG", "INFO"], var.decoder.log_level)
-    error_message = "decoder.log_level must be DEBUG or INFO: the log-based metrics read INFO lines."
-  }
 }
 
 variable "loader" {
-  description = <<-EOT
-    The loader functions (terraform/modules/loader), one per stream.
-    sources: each stream's source in the registry (its writer entry names the bucket and layout).
-    raw_retention_days: raw objects (with IP addresses) are deleted after this many days.
-  EOT
+  description = "The loader functions: the pipeline module's variable loader."
   type = object({
     max_instances         = number
     max_delivery_attempts = number
@@ -87,25 +65,16 @@ variable "loader" {
 }
 
 variable "backfill" {
-  description = <<-EOT
-    The backfill function (terraform/modules/backfill): max_concurrent_chunks chunks decode at once
-    (the queue's max_concurrent_dispatches), on at most max_instances instances (more than that);
-    invokers: who may plan, start, watch and cancel runs (user:, group: or serviceAccount:).
-  EOT
+  description = "The backfill function: the pipeline module's variable backfill."
   type = object({
     max_instances         = number
     max_concurrent_chunks = number
     invokers              = list(string)
   })
-
-  validation {
-    condition     = var.backfill.max_instances > var.backfill.max_concurrent_chunks
-    error_message = "backfill.max_instances must exceed max_concurrent_chunks (status and cancel need instances too)."
-  }
 }
 
 variable "alerts" {
-  description = "Alert thresholds and notification channels (terraform/modules/monitoring, variable alerts; docs/operations.md)."
+  description = "Alert thresholds and channels: the pipeline module's variable alerts."
   type = object({
     notification_channels   = list(string)
     oldest_unacked_seconds  = number
