@@ -169,9 +169,11 @@ def run(size: int, repeats: int) -> dict[str, Any]:
         archive.write("raw/all.ndjson.gz", gzipped, None)
         archive.write("raw/all.ndjson", lines, None)
         gz_info, plain_info = archive.stat("raw/all.ndjson.gz"), archive.stat("raw/all.ndjson")
-        gzip_chunk = Chunk(ARCHIVE, gz_info.name, gz_info.generation, 0, gz_info.size, "gzip")
+        gzip_chunk = Chunk.single(
+            ARCHIVE, gz_info.name, gz_info.generation, 0, gz_info.size, "gzip"
+        )
         halves = [
-            Chunk(ARCHIVE, plain_info.name, plain_info.generation, start, end, "lines")
+            Chunk.single(ARCHIVE, plain_info.name, plain_info.generation, start, end, "lines")
             for start, end in line_cuts(archive, plain_info, plain_info.size // 2 + 1)
         ]
         assert len(halves) == 2

@@ -6,7 +6,9 @@ decode`` with deduplication, and a retried chunk does not count its own deliveri
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import gzip
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from ingestion.adapters.dedup import InMemoryDedupStore
 from ingestion.adapters.storage.local_bucket import LocalBucket
 from ingestion.backfill import inputs
 from ingestion.backfill.outputs import ObjectOutputs, Target
-from ingestion.backfill.plan import Chunk, line_cuts
+from ingestion.backfill.plan import POSITION_SPAN, Chunk, line_cuts, make_plan
 from ingestion.backfill.runner import ChunkRunner, RunnerOptions, TaskResult
 from ingestion.backfill.state import empty_counts
 from ingestion.core.lines import read_line
@@ -33,6 +35,7 @@ COMMIT_BYTES = 16 << 10
 _BASE = archive_lines(480, "2026-11-20T10:15:30Z", seed=7)
 LINES = _BASE + _BASE[:200:10]  # copies of early lines at the end: in another chunk
 CONTENT = b"".join(line + b"\n" for line in LINES)
+PACKED = ("raw/p1.ndjson", "raw/p2.ndjson.gz", "raw/p3.ndjson")
 
 
 @pytest.fixture(autouse=True)
@@ -72,10 +75,26 @@ class World:
 
     def add_chunks(self, cut: int) -> list[Chunk]:
         info = self.archive.stat("raw/a.ndjson")
-        chunks = [
-            Chunk("archive", info.name, info.generation, start, end, "lines")
-            for start, end in line_cuts(self.archive, info, cut)
-        ]
+        return self.put(
+            [
+                Chunk.single("archive", info.name, info.generation, start, end, "lines")
+                for start, end in line_cuts(self.archive, info, cut)
+            ]
+        )
+
+    def add_packed_chunk(self) -> Chunk:
+        """The same lines in three objects (plain, gzip, plain), packed into one chunk."""
+        thirds = [LINES[:170], LINES[170:340], LINES[340:]]
+        contents = [b"".join(line + b"\n" for line in part) for part in thirds]
+        contents[1] = gzip.compress(contents[1])
+        for name, content in zip(PACKED, contents, strict=True):
+            self.archive.write(name, content, None)
+        listed = [self.archive.stat(name) for name in PACKED]
+        plan = make_plan(self.archive, "archive", listed, fmt="raw", chunk_bytes=1 << 30,
+                         max_chunks=1, max_bytes=1 << 30)  # fmt: skip
+        return self.put(plan.chunks)[0]
+
+    def put(self, chunks: list[Chunk]) -> list[Chunk]:
         documents = [
             (c.chunk_id, {**c.as_document(), "state": "pending", "attempts": 0, "yields": 0,
                           "owner": "", "position": c.start, "counts": empty_counts()})
@@ -258,3 +277,91 @@ def test_dedup_within_the_run_finds_the_duplicates_of_decode_across_chunks(
     again = [retried.chunk(c)["counts"]["error_types"].get("Duplicate", 0) for c in again_chunks]
     assert again == found
     assert retried.stored() == world.stored()
+
+
+def output_lines(stored: dict[str, bytes]) -> dict[str, list[bytes]]:
+    """Output lines by partition folder, whatever objects the commits cut them into."""
+    folders: dict[str, list[bytes]] = {}
+    for name, data in stored.items():
+        folders.setdefault(name.rsplit("/", 1)[0], []).extend(gzip.decompress(data).splitlines())
+    return {folder: sorted(lines) for folder, lines in folders.items()}
+
+
+@functools.cache
+def packed_one_go(provider: ContextProvider, root: Path) -> tuple[dict[str, bytes], Any]:
+    world = World(root, provider)
+    chunk = world.add_packed_chunk()
+    assert world.run(chunk).outcome == "done"
+    return world.stored(), world.chunk(chunk)["counts"]
+
+
+def test_a_packed_chunk_reads_its_objects_as_one_object_would(provider, tmp_path_factory) -> None:
+    stored, counts = packed_one_go(provider, tmp_path_factory.mktemp("packed"))
+    single, single_counts = one_go(provider, tmp_path_factory.mktemp("one-go"))
+    assert output_lines(stored) == output_lines(single)
+    assert {k: v for k, v in counts.items() if k != "bytes"} == {
+        k: v for k, v in single_counts.items() if k != "bytes"
+    }
+
+
+def test_a_packed_chunk_yields_and_resumes_across_its_pieces(
+    provider, tmp_path, tmp_path_factory
+) -> None:
+    expected, counts = packed_one_go(provider, tmp_path_factory.mktemp("packed"))
+    world = World(tmp_path, provider, budget_seconds=1e-9)  # yield after every commit
+    chunk = world.add_packed_chunk()
+    outcomes: list[str] = []
+    while not outcomes or outcomes[-1] == "yielded":
+        outcomes.append(world.run(chunk).outcome)
+        assert len(outcomes) < 100
+    assert outcomes[-1] == "done"
+    resumed = [divmod(position, POSITION_SPAN) for position in world.continued]
+    assert world.continued == sorted(set(world.continued))
+    assert {0, 1, 2} <= {piece for piece, _ in resumed}  # tasks resumed inside every piece
+    assert any(piece == 1 and records > 0 for piece, records in resumed)  # mid-gzip, by records
+    document = world.chunk(chunk)
+    assert document["counts"] == counts and document["counts"]["bytes"] == chunk.size
+    assert world.stored() == expected  # the same objects, under the same names
+
+
+def test_a_packed_chunk_killed_past_a_piece_boundary_is_retried_to_the_same_outputs(
+    provider, tmp_path, tmp_path_factory
+) -> None:
+    expected, counts = packed_one_go(provider, tmp_path_factory.mktemp("packed"))
+    world = World(tmp_path, provider)
+    chunk = world.add_packed_chunk()
+    crash_at = 1
+    while True:  # the first commit whose checkpoint would be in the second piece or later
+        probe = World(tmp_path / f"probe-{crash_at}", provider)
+        probe_chunk = probe.add_packed_chunk()
+        with pytest.raises(WorkerKilled):
+            probe.run(probe_chunk, CrashAfterWriting(probe.outputs(probe_chunk), crash_at))
+        if probe.chunk(probe_chunk)["position"] >= POSITION_SPAN:
+            break
+        crash_at += 1
+        assert crash_at < 50
+    with pytest.raises(WorkerKilled):
+        world.run(chunk, CrashAfterWriting(world.outputs(chunk), crash_at))
+    killed = world.chunk(chunk)
+    assert killed["state"] == "running" and killed["position"] >= POSITION_SPAN
+    assert world.run(chunk).outcome == "done"
+    assert world.chunk(chunk)["attempts"] == 2
+    assert world.chunk(chunk)["counts"] == counts
+    assert world.stored() == expected  # the crashed commit's objects were overwritten
+
+
+def test_a_damaged_piece_is_noted_and_the_chunk_goes_on_with_the_next(provider, tmp_path) -> None:
+    world = World(tmp_path, provider)
+    chunk = world.add_packed_chunk()
+    gzipped = world.archive.read(PACKED[1])
+    world.archive.write(PACKED[1], gzipped[: len(gzipped) // 2], None)  # truncated
+    truncated = world.archive.stat(PACKED[1])
+    pieces = list(chunk.pieces)
+    pieces[1] = dataclasses.replace(pieces[1], generation=truncated.generation, end=truncated.size)
+    (chunk,) = world.put([Chunk(chunk.bucket, tuple(pieces))])
+    assert world.run(chunk).outcome == "done"
+    document = world.chunk(chunk)
+    assert document["damaged"].startswith(f"{PACKED[1]}: gzip")
+    assert [e["type"] for e in document["errors"]] == ["Damaged"]
+    records = document["counts"]["records"]
+    assert 170 + len(LINES) - 340 <= records < len(LINES)  # the pieces around it were all read

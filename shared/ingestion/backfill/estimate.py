@@ -4,6 +4,10 @@ The rates are those ``bench/backfill.py`` measured for one chunk worker (docs/ca
 backfill section); the prices are the list-price assumptions of docs/capacity.md §2.4 (dated,
 to be checked before a budget is set on them). An estimate is a plan's order of magnitude, not
 a quote: decode cost per byte depends on the mix of pings.
+
+Chunks pack whole objects up to the chunk size (``plan``), so ``chunks`` is about the run's
+bytes over the chunk size whatever the object size: one task per chunk, plus a continuation
+per time budget a chunk's CPU needs beyond the first.
 """
 
 from __future__ import annotations

@@ -1,20 +1,24 @@
 """A chunk's input as batches of decoder inputs, each with the position after it.
 
-A position is where a later task resumes: for a plain line range, the object offset of the next
+A chunk reads its pieces in order (``plan``). A position (``plan.position``) is where a later
+task resumes: the piece and, within it, for a plain line range, the object offset of the next
 line (a line boundary, so a resumed read starts exactly there); for a gzip or Avro object, the
 number of records already consumed (neither can be entered in the middle: a resumed read
-inflates or decodes from the start and skips them). Reads stream the object in pieces
-(``adapters.storage.streams``) and gzip is inflated by ISA-L, so memory stays bounded whatever
-the object's size: a batch ends at ``BATCH_LINES`` records or ``BATCH_BYTES`` bytes.
+inflates or decodes from the start and skips them). The last batch of a piece carries the
+start of the next piece, so a task that stops there never re-reads a finished object. Reads
+stream the object in pieces (``adapters.storage.streams``) and gzip is inflated by ISA-L, so
+memory stays bounded whatever the object's size: a batch ends at ``BATCH_LINES`` records or
+``BATCH_BYTES`` bytes, and one batch is held back at most.
 
-Damage (a truncated or corrupt gzip member, an Avro file that cannot be decoded) ends the chunk
-with ``DamagedChunk`` after every batch before it: what could be read is decoded, as
-``ingestion decode`` does with a damaged file.
+Damage (a truncated or corrupt gzip member, an Avro file that cannot be decoded) ends that
+piece after every batch before it: what could be read is decoded, as ``ingestion decode`` does
+with a damaged file, the damage is reported with the batch, and the next piece is read.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import zlib
 from collections.abc import Iterable, Iterator
@@ -29,7 +33,7 @@ from ..core.errors import UnreadableInput
 from ..core.lines import is_content, read_line
 from ..core.message import Message
 from ..service.decoder import Input
-from .plan import Chunk
+from .plan import Chunk, Piece, position, split_position
 
 BATCH_LINES = 1000
 BATCH_BYTES = 1 << 20
@@ -37,7 +41,7 @@ READ_BYTES = 1 << 20
 
 
 class DamagedChunk(Exception):
-    """The chunk's object cannot be read past ``position``; ``reason`` says why."""
+    """A piece's object cannot be read past ``position``; ``reason`` says why."""
 
     def __init__(self, position: int, reason: str) -> None:
         super().__init__(f"damaged at position {position}: {reason}")
@@ -45,23 +49,52 @@ class DamagedChunk(Exception):
         self.reason = reason
 
 
-Batch = tuple[list[Input], int]  # inputs, the position after them
+Batch = tuple[list[Input], int]  # inputs, the position after them (within one piece)
 
 
-def read_batches(bucket: Bucket, chunk: Chunk, position: int) -> Iterator[Batch]:
-    """The chunk's inputs from ``position`` on (see the module for what a position is)."""
-    if chunk.kind == "avro":
-        yield from _avro_batches(bucket, chunk, position)
+@dataclasses.dataclass
+class ChunkBatch:
+    inputs: list[Input]
+    position: int  # in the chunk (``plan.position``), after these inputs
+    damage: str = ""  # set on the last batch of a damaged piece: the object and why
+
+
+def read_batches(bucket: Bucket, chunk: Chunk, at: int) -> Iterator[ChunkBatch]:
+    """The chunk's inputs from position ``at`` on (see the module for what a position is)."""
+    first, offset = split_position(at)
+    for index in range(first, len(chunk.pieces)):
+        piece = chunk.pieces[index]
+        start = offset if index == first else piece.start
+        next_start = chunk.pieces[index + 1].start if index + 1 < len(chunk.pieces) else 0
+        following = position(index + 1, next_start)
+        held: ChunkBatch | None = None
+        try:
+            for batch, after in piece_batches(bucket, piece, start):
+                if held is not None:
+                    yield held
+                held = ChunkBatch(batch, position(index, after))
+        except DamagedChunk as damage:
+            if held is not None:
+                yield held
+            held = ChunkBatch([], following, f"{piece.name}: {damage.reason}")
+        if held is not None:
+            yield dataclasses.replace(held, position=following)
+
+
+def piece_batches(bucket: Bucket, piece: Piece, start: int) -> Iterator[Batch]:
+    """One piece's inputs from ``start`` (an offset or a record count) on."""
+    if piece.kind == "avro":
+        yield from _avro_batches(bucket, piece, start)
         return
-    if chunk.kind == "lines" and chunk.start > 0:
-        yield from _plain_batches(bucket, chunk, max(position, chunk.start))
+    if piece.kind == "lines":
+        yield from _plain_batches(bucket, piece, max(start, piece.start))
         return
     # A whole object: gzip by name, or by content (then it can only be resumed by records).
-    first = bucket.read(chunk.name, 0, len(GZIP_MAGIC))
-    if chunk.kind == "gzip" or first == GZIP_MAGIC:
-        yield from _gzip_batches(bucket, chunk, position)
+    first = bucket.read(piece.name, 0, len(GZIP_MAGIC))
+    if piece.kind == "gzip" or first == GZIP_MAGIC:
+        yield from _gzip_batches(bucket, piece, start)
     else:
-        yield from _plain_batches(bucket, chunk, max(position, chunk.start))
+        yield from _plain_batches(bucket, piece, max(start, piece.start))
 
 
 def _batched(records: Iterable[tuple[Input, int]], first: int) -> Iterator[Batch]:
@@ -79,7 +112,7 @@ def _batched(records: Iterable[tuple[Input, int]], first: int) -> Iterator[Batch
         yield batch, position
 
 
-def _plain_batches(bucket: Bucket, chunk: Chunk, start: int) -> Iterator[Batch]:
+def _plain_batches(bucket: Bucket, chunk: Piece, start: int) -> Iterator[Batch]:
     stream = ObjectStream(bucket, chunk.name, start, chunk.end)
     try:
         batch: list[Input] = []
@@ -129,7 +162,7 @@ def _gzip_lines(stream: io.BufferedReader[ObjectStream], skip: int) -> Iterator[
             yield read_line(partial.strip()), len(partial)
 
 
-def _gzip_batches(bucket: Bucket, chunk: Chunk, skip: int) -> Iterator[Batch]:
+def _gzip_batches(bucket: Bucket, chunk: Piece, skip: int) -> Iterator[Batch]:
     stream = io.BufferedReader(ObjectStream(bucket, chunk.name, 0, chunk.end), READ_BYTES)
     with stream:
         yield from _damage_positioned(_batched(_gzip_lines(stream, skip), skip), skip)
@@ -184,7 +217,7 @@ def _avro_records(
         raise DamagedChunk(skip, f"avro: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
-def _avro_batches(bucket: Bucket, chunk: Chunk, skip: int) -> Iterator[Batch]:
+def _avro_batches(bucket: Bucket, chunk: Piece, skip: int) -> Iterator[Batch]:
     stream = io.BufferedReader(ObjectStream(bucket, chunk.name, 0, chunk.end), READ_BYTES)
     with stream:
         yield from _damage_positioned(_batched(_avro_records(stream, skip), skip), skip)

@@ -5,10 +5,12 @@
    owner token, ``attempts`` + 1. A chunk whose earlier attempts failed ``max_attempts`` times
    becomes ``failed`` instead. The last claimer wins: a worker that lost its chunk to a retry
    notices at its next checkpoint and stops, its writes were the same objects.
-2. **Decode** batches from the checkpoint through the shared ``DecoderService`` into the run's
-   outputs. Every ``commit_bytes`` of input (or ``commit_records`` records) the outputs are
-   committed (objects written or messages published), then the run's dedup marks, then the
-   checkpoint (position + counts). Commit points depend on the input alone, so a retry after a
+2. **Decode** batches from the checkpoint (a piece and a place in it: ``plan``), through the
+   chunk's pieces in order, with the shared ``DecoderService`` into the run's outputs. A damaged
+   piece is noted (``errors``, ``damaged``) and the chunk goes on with the next piece. Every
+   ``commit_bytes`` of input (or ``commit_records`` records) the outputs are committed (objects
+   written or messages published), then the run's dedup marks, then the checkpoint (position +
+   counts, and the damage noted since). Commit points depend on the input alone, so a retry after a
    crash redoes exactly the work after the last checkpoint, under the same object names.
 3. **Time budget**: after a commit past the deadline the chunk goes back to ``pending`` at its
    checkpoint and a continuation task is enqueued (its name derived from the position, so a
@@ -27,7 +29,7 @@ from ..adapters.dedup import NoDedup
 from ..core.message import Message
 from ..service.decoder import DecoderService
 from .dedup import RunDedup
-from .inputs import DamagedChunk, read_batches
+from .inputs import read_batches
 from .outputs import Outputs
 from .plan import Chunk
 from .ports import Document, RunStore
@@ -137,7 +139,8 @@ class ChunkRunner:
         pending_bytes = pending_records = 0
         commit_start = position
         counted: dict[str, int] = {}  # the service's counters at the last commit
-        damage: DamagedChunk | None = None
+        noted = list(chunk_doc.get("errors") or [])  # with the damage found since
+        damaged = str(chunk_doc.get("damaged") or "")
 
         def commit(at: int) -> bool:
             """Outputs, marks, checkpoint; False when this task no longer owns the chunk."""
@@ -146,43 +149,41 @@ class ChunkRunner:
             if run_dedup is not None:
                 run_dedup.commit(commit_start)
             now_counted = service.counters.snapshot()
-            counts = add_counts(counts, now_counted, counted, _bytes_done(chunk, at))
+            counts = add_counts(counts, now_counted, counted, chunk.bytes_before(at))
             counted = now_counted
             fields = {"position": at, "counts": counts, "updated_at": self._clock()}
+            if damaged:
+                fields.update(damaged=damaged, errors=noted)
             kept = self._store.transact(run_id, chunk_id, _owned(owner, fields))
             commit_start, pending_bytes, pending_records = at, 0, 0
             return kept is not None and kept.get("owner") == owner
 
-        try:
-            for batch, after in read_batches(bucket_for(chunk.bucket), chunk, position):
+        for item in read_batches(bucket_for(chunk.bucket), chunk, position):
+            batch = item.inputs
+            if item.damage:  # that piece ends here; the chunk goes on with the next one
+                damaged = item.damage
+                noted = note_error({"errors": noted}, "Damaged", item.damage)
+            if batch:
                 if run_dedup is not None:
                     run_dedup.prefetch(batch)
                 service.process_batch(batch)
-                pending_records += len(batch)
-                pending_bytes += sum(
-                    len(item.payload if isinstance(item, Message) else item.body) for item in batch
-                )
-                position = after
-                if (
-                    pending_bytes < options.commit_bytes
-                    and pending_records < options.commit_records
-                ):
-                    continue
-                if not commit(position):
-                    return TaskResult("lost", position, counts)
-                if self._cancelled(run_id):
-                    return self._end(run_id, chunk_id, owner, CANCELLED, position, counts)
-                if self._clock() - started >= options.budget_seconds:
-                    return self._yield(run_id, chunk_id, owner, position, counts, continue_at)
-        except DamagedChunk as exc:
-            damage = exc
+            pending_records += len(batch)
+            pending_bytes += sum(
+                len(entry.payload if isinstance(entry, Message) else entry.body) for entry in batch
+            )
+            position = item.position
+            if pending_bytes < options.commit_bytes and pending_records < options.commit_records:
+                continue
+            if not commit(position):
+                return TaskResult("lost", position, counts)
+            if self._cancelled(run_id):
+                return self._end(run_id, chunk_id, owner, CANCELLED, position, counts)
+            if self._clock() - started >= options.budget_seconds:
+                return self._yield(run_id, chunk_id, owner, position, counts, continue_at)
         if not commit(position):
             return TaskResult("lost", position, counts)
-        extra: Document = {"bytes_done": chunk.size}
-        if damage is not None:
-            extra["damaged"] = damage.reason
-            extra["errors"] = note_error(chunk_doc, "Damaged", damage.reason)
         counts = {**counts, "bytes": chunk.size}
+        extra: Document = {"bytes_done": chunk.size}
         return self._end(run_id, chunk_id, owner, DONE, position, counts, extra)
 
     def _cancelled(self, run_id: str) -> bool:
@@ -229,9 +230,3 @@ class ChunkRunner:
         }
         kept = self._store.transact(run_id, chunk_id, _owned(owner, fields))
         return TaskResult(state if kept is not None else "lost", position, counts)
-
-
-def _bytes_done(chunk: Chunk, position: int) -> int:
-    """Bytes of the chunk behind ``position``: exact for a plain range; whole-object chunks
-    count their bytes when they finish (a record count says nothing about bytes)."""
-    return position - chunk.start if chunk.kind == "lines" and position >= chunk.start else 0

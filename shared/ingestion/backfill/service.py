@@ -31,6 +31,8 @@ from .runner import ChunkRunner, TaskResult
 from .state import CANCELLED, DONE, FAILED, PENDING, PLANNING, RUNNING, empty_counts
 from .status import run_status
 
+DRY_RUN_CHUNKS, DRY_RUN_PIECES = 100, 10  # what a dry run lists of its plan
+
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
@@ -144,7 +146,7 @@ class Backfill:
         summary = plan.summary()
         guess = estimate(plan.bytes, len(plan.chunks), self._budget, self._commit_bytes)
         if request.dry_run:
-            chunks = [_chunk_json(chunk) for chunk in plan.chunks[:100]]
+            chunks = [_chunk_json(chunk) for chunk in plan.chunks[:DRY_RUN_CHUNKS]]
             answer = {"run_id": run_id, "dry_run": True, "plan": summary, "chunks": chunks}
             return 200, {**answer, "estimate": guess.as_json()}
         document = {
@@ -259,7 +261,9 @@ def _chunk_document(chunk: Chunk) -> dict[str, Any]:
 
 
 def _chunk_json(chunk: Chunk) -> dict[str, Any]:
-    return {"chunk_id": chunk.chunk_id, **chunk.as_document()}
+    """A dry run's view of a chunk: its first pieces only (a chunk may hold a thousand)."""
+    pieces = [piece.as_document() for piece in chunk.pieces[:DRY_RUN_PIECES]]
+    return {"chunk_id": chunk.chunk_id, **chunk.as_document(), "pieces": pieces}
 
 
 def _new_run_id(now: float) -> str:

@@ -2,8 +2,10 @@
 error / dropped, bytes, rate, ETA and the first chunk-level errors.
 
 Reading every chunk document costs one Firestore read per chunk per status call (a run is
-capped at ``max_chunks``); ``--follow`` polls every few seconds, which a run of thousands of
-chunks should poll more slowly.
+capped at ``max_chunks``; a chunk packs many small objects, so a window of the archive is about
+its bytes over the chunk size in chunks); ``--follow`` polls every few seconds, which a run of
+thousands of chunks should poll more slowly. Objects and bytes of the plan count objects, not
+pieces; a chunk-level error names the object it is about.
 """
 
 from __future__ import annotations
