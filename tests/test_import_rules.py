@@ -29,7 +29,7 @@ LOWER = {
     "service": {"core", "context", "pipeline", "observability", "tracing", "adapters", "service"},
     # The consumer library: registry documents, their CAS storage, Dataset.
     "registry": {"core", "adapters", "registry"},
-    "settings": {"core", "context", "resources"},
+    "settings": {"core", "context", "resources", "settings"},
 }
 ALLOWED = {
     **LOWER,

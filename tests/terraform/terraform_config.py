@@ -93,6 +93,12 @@ class Config:
                         yield kind, name, body
 
 
+def only(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one block of a list that must hold exactly one."""
+    assert len(blocks) == 1, blocks
+    return blocks[0]
+
+
 def load_config(directory: Path) -> Config:
     return Config(directory, {path.name: load_hcl(path) for path in sorted(directory.glob("*.tf"))})
 

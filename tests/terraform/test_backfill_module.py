@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terraform_config import REPO, TERRAFORM, Config, find_terraform, load_config, optional_defaults
+from terraform_config import (
+    REPO,
+    TERRAFORM,
+    Config,
+    find_terraform,
+    load_config,
+    only,
+    optional_defaults,
+)
 
 from ingestion.adapters.backfill_store import EXPIRE_FIELD, MARKS
 from ingestion.adapters.cloud_tasks import MAX_DEADLINE_SECONDS, MIN_DEADLINE_SECONDS
@@ -42,11 +50,6 @@ MINIMAL: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def module() -> Config:
     return load_config(MODULE)
-
-
-def only(blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    assert len(blocks) == 1, blocks
-    return blocks[0]
 
 
 def test_the_module_has_one_file_per_concern_and_a_readme() -> None:

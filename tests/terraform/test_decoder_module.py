@@ -23,6 +23,7 @@ from terraform_config import (
     decoder_module,
     example_configs,
     load_hcl,
+    only,
     optional_defaults,
 )
 
@@ -45,11 +46,6 @@ def module() -> Config:
 @pytest.fixture(scope="module")
 def examples() -> dict[str, Config]:
     return example_configs()
-
-
-def only(blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    assert len(blocks) == 1, blocks
-    return blocks[0]
 
 
 def dynamic_block(body: dict[str, Any], name: str) -> dict[str, Any]:

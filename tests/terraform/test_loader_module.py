@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terraform_config import REPO, TERRAFORM, Config, find_terraform, load_config, optional_defaults
+from terraform_config import (
+    REPO,
+    TERRAFORM,
+    Config,
+    find_terraform,
+    load_config,
+    only,
+    optional_defaults,
+)
 
 from ingestion.settings import ENVIRONMENT, LoaderSettings, variables_for
 
@@ -38,11 +46,6 @@ MINIMAL: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def module() -> Config:
     return load_config(MODULE)
-
-
-def only(blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    assert len(blocks) == 1, blocks
-    return blocks[0]
 
 
 def test_the_module_has_one_file_per_concern() -> None:

@@ -128,7 +128,8 @@ def test_the_repository_packages(tmp_path: Path) -> None:
     assert {
         "main.py",
         "requirements.txt",
-        "ingestion/settings.py",
+        "ingestion/settings/__init__.py",
+        "ingestion/settings/table.py",
         "ingestion/rules/scrubber.toml",
     } <= names
     assert any(name.startswith("schemas/") and name.endswith(".schema.json") for name in names)

@@ -1,106 +1,25 @@
-"""Configuration of the deployed functions: typed settings, read from the environment once.
-
-Nothing else in the package reads ``os.environ``, and nothing below the composition roots
-(``ingestion.entrypoints``) receives a settings object: they hand plain values down.
-
-``ENVIRONMENT`` is the single source for every variable: its name, the settings field it fills,
-its default, its parser and its meaning. ``from_environ`` fills any settings dataclass from it,
-``environ_for`` renders the environment that gives chosen values (local runs, tests, benchmarks),
-and the README's configuration table is generated from it (a test keeps the two in step). A bad
-value raises ``SettingsError`` naming the variable, at cold start.
-
-``CommonSettings`` holds what every function shares (project, where the decoder's resources live,
-output compression, logging); ``DecoderSettings`` adds the decoder function's own.
-"""
+"""``ENVIRONMENT``: every variable the functions read, in one table (common, decoder, registry,
+loader, backfill), each with its field, default, parser and meaning."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
-
-from .context import ContextConfig
-from .core.limits import MAX_PAYLOAD_BYTES
-from .resources.schemas import PROJECT_SCHEMAS
-from .resources.validators import DEFAULT_ENGINE, ENGINES
+from ..core.limits import MAX_PAYLOAD_BYTES
+from ..resources.schemas import PROJECT_SCHEMAS
+from ..resources.validators import DEFAULT_ENGINE, ENGINES
+from .parsers import (
+    Variable,
+    bucket_list,
+    choice,
+    flag,
+    positive_int,
+    positive_number,
+)
 
 DEDUP_BACKENDS = ("firestore", "memory", "off")
 DEDUP_FAILURE_MODES = ("deliver", "retry")
 COMPRESSIONS = ("gzip", "none")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 BACKFILL_DISPATCHERS = ("cloud_tasks", "pubsub")
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed."""
-
-
-Parser = Callable[[str, str], Any]  # (variable name, text) -> value; raises SettingsError
-
-
-def choice(options: tuple[str, ...]) -> Parser:
-    def parse(name: str, value: str) -> str:
-        if value not in options:
-            raise SettingsError(f"{name}={value!r}: expected one of {', '.join(options)}")
-        return value
-
-    return parse
-
-
-def positive_number(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise SettingsError(f"{name}={value!r}: expected a number") from None
-    if not number > 0 or number == float("inf"):
-        raise SettingsError(f"{name}={value!r}: expected a positive number")
-    return number
-
-
-def positive_int(name: str, value: str) -> int:
-    if not value.isascii() or not value.isdigit() or int(value) <= 0:
-        raise SettingsError(f"{name}={value!r}: expected a positive integer")
-    return int(value)
-
-
-def flag(name: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name}={value!r}: expected true or false")
-
-
-def text(name: str, value: str) -> str:
-    return value
-
-
-def bucket_list(name: str, value: str) -> frozenset[str]:
-    buckets = frozenset(part.strip() for part in value.split(",") if part.strip())
-    bad = sorted(b for b in buckets if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]", b))
-    if bad:
-        raise SettingsError(f"{name}: {bad[0]!r} is not a bucket name")
-    return buckets
-
-
-@dataclasses.dataclass(frozen=True)
-class Variable:
-    name: str  # the environment variable
-    field: str  # the settings field it fills
-    default: str | None  # None: required; "": off
-    help: str
-    parse: Parser = text
-    shown_default: str | None = None  # how the README shows the default, when not literally
-
-    def read(self, environ: Mapping[str, str]) -> Any:
-        value = environ.get(self.name)
-        if value is None or value == "":
-            value = self.default
-        if value is None:
-            raise SettingsError(f"{self.name} is required")
-        return self.parse(self.name, value)
 
 
 # Where the registry lives (sources.json, writer entries, schema.json, their history).
@@ -409,153 +328,3 @@ ENVIRONMENT: tuple[Variable, ...] = (
 )
 _BY_FIELD = {variable.field: variable for variable in ENVIRONMENT}
 assert len(_BY_FIELD) == len(ENVIRONMENT), "two variables fill the same field"
-
-
-@dataclasses.dataclass(frozen=True)
-class CommonSettings:
-    """What every function shares: the project, the decoder's resources, compression, logging."""
-
-    project: str
-    schemas_location: str
-    geo_city_database: str
-    geo_isp_database: str
-    geo_city_filter: str
-    scrubber_rules: str
-    resource_recheck_seconds: float
-    validation_engine: str
-    max_payload_bytes: int
-    output_compression: str
-    error_compression: str
-    log_level: str
-    counters_interval_seconds: float
-
-    @classmethod
-    def from_environ(cls: type[SettingsT], environ: Mapping[str, str]) -> SettingsT:
-        return from_environ(cls, environ)
-
-    @property
-    def resources(self) -> ContextConfig:
-        """Where the decoder's resources live: the value the CLI builds from its options too."""
-        fields = dataclasses.fields(ContextConfig)
-        return ContextConfig(**{field.name: getattr(self, field.name) for field in fields})
-
-
-@dataclasses.dataclass(frozen=True)
-class DecoderSettings(CommonSettings):
-    """The decoder function: its topics, deduplication and error attributes."""
-
-    decoded_topic: str
-    error_topic: str
-    debug_topic: str
-    dedup_backend: str
-    dedup_collection: str
-    dedup_database: str
-    dedup_window_seconds: float
-    dedup_on_failure: str
-    dedup_timeout_seconds: float
-    include_stack_trace: bool
-    job_name: str
-    input_name: str
-
-
-@dataclasses.dataclass(frozen=True)
-class LoaderSettings(CommonSettings):
-    """The loader function and ``ingestion load``: which source, where the registry is, when a
-    batch is written, how much it may hold."""
-
-    metadata_location: str
-    loader_source: str
-    loader_flush_messages: int
-    loader_flush_bytes: int
-    loader_flush_seconds: float
-    loader_max_queued_bytes: int
-    loader_recheck_seconds: float
-    loader_write_threads: int
-    loader_keep_message_id: bool
-
-
-@dataclasses.dataclass(frozen=True)
-class BackfillSettings(CommonSettings):
-    """The backfill function: the registry, allowlist and limits, state, fan-out, budgets, and
-    the decoder's topics and error attributes for a replay."""
-
-    metadata_location: str
-    backfill_allowed_buckets: frozenset[str]
-    backfill_max_chunks: int
-    backfill_max_bytes: int
-    backfill_collection: str
-    backfill_database: str
-    backfill_dispatch: str
-    backfill_queue: str
-    backfill_function_url: str
-    backfill_tasks_service_account: str
-    backfill_dispatch_topic: str
-    backfill_dispatch_deadline_seconds: int
-    backfill_time_budget_seconds: float
-    backfill_max_attempts: int
-    backfill_commit_bytes: int
-    backfill_mark_days: float
-    cloud_tasks_emulator_host: str
-    decoded_topic: str
-    error_topic: str
-    include_stack_trace: bool
-    job_name: str
-
-
-SettingsT = TypeVar("SettingsT", bound=CommonSettings)
-
-
-def variables_for(cls: type[CommonSettings]) -> tuple[Variable, ...]:
-    """The variables a settings class reads, in table order."""
-    fields = {field.name for field in dataclasses.fields(cls)}
-    unfilled = fields - set(_BY_FIELD)
-    if unfilled:
-        raise TypeError(f"{cls.__name__}: no variable fills {', '.join(sorted(unfilled))}")
-    return tuple(variable for variable in ENVIRONMENT if variable.field in fields)
-
-
-def from_environ(cls: type[SettingsT], environ: Mapping[str, str]) -> SettingsT:
-    """``cls`` filled from ``environ``; defaults for what is unset; ``SettingsError`` if bad."""
-    return cls(**{v.field: v.read(environ) for v in variables_for(cls)})
-
-
-def environ_for(cls: type[CommonSettings], **values: object) -> dict[str, str]:
-    """The environment that gives ``values`` (by field name) to ``cls``; others stay default.
-
-    Booleans render as ``true``/``false``; everything else with ``str``. The result is checked
-    by reading it back, so a value the function would refuse fails here, not at cold start.
-    """
-    by_field = {variable.field: variable for variable in variables_for(cls)}
-    unknown = sorted(set(values) - set(by_field))
-    if unknown:
-        raise SettingsError(f"{cls.__name__} has no field {', '.join(unknown)}")
-    environ = {
-        by_field[field].name: str(value).lower() if isinstance(value, bool) else str(value)
-        for field, value in values.items()
-    }
-    from_environ(cls, environ)
-    return environ
-
-
-def environment_table(
-    cls: type[CommonSettings] = DecoderSettings, beyond: type[CommonSettings] | None = None
-) -> str:
-    """A configuration table of the README (a test keeps the two identical): the variables of
-    ``cls``, without those ``beyond`` reads too."""
-    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    shared = set(variables_for(beyond)) if beyond is not None else set()
-    for variable in (v for v in variables_for(cls) if v not in shared):
-        if variable.shown_default is not None:
-            default = variable.shown_default
-        elif variable.default is None:
-            default = "*required*"
-        elif variable.default == "":
-            default = "(empty: off)"
-        else:
-            default = f"`{variable.default}`"
-        rows.append(f"| `{variable.name}` | {default} | {variable.help} |")
-    return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print(environment_table())
