@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ingestion.local.backfill_topology import backfill_function
@@ -99,6 +99,8 @@ FIELDS = st.sampled_from(
 )
 @given(field=FIELDS, value=JSON)
 def test_a_generated_bad_request_is_a_4xx_with_a_one_line_reason(function, field, value) -> None:
+    # ``dry_run: false`` makes the otherwise valid body a real run (202): not a bad request.
+    assume(not (field == "dry_run" and value is False))
     body = {**request_body(f"fuzz-{uuid.uuid4().hex[:6]}", dry_run=True), field: value}
     response = requests.post(f"http://{function.host}/backfills", json=body, timeout=60)
     if response.status_code == 200:  # the value happened to be valid: a dry run, nothing written
