@@ -16,12 +16,12 @@ import dataclasses
 import math
 
 # Measured by bench/backfill.py (bench/results/backfill.json, "estimate_inputs"; three runs on
-# a 2-core development machine shared with other work, 8.2-8.7 MB/s, the lowest used): one chunk
+# a 2-core development machine shared with other work, 7.4-7.9 MB/s, the median used): one chunk
 # worker reading the benchmark corpus as a gzip json-lines object from fake-gcs-server and
 # writing its outputs back. Stored (gzip) input bytes per CPU-second of the worker (all its
 # threads), and stored bytes per record of that corpus.
-BYTES_PER_CPU_SECOND = 8.2e6
-BYTES_PER_RECORD = 4130
+BYTES_PER_CPU_SECOND = 7.6e6
+BYTES_PER_RECORD = 4056
 # Assumed list prices (docs/capacity.md §2.4).
 VCPU_SECOND_USD = 0.000024
 GIB_SECOND_USD = 0.0000025
