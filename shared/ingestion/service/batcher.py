@@ -103,12 +103,16 @@ class Batcher(Generic[Item, Result]):
         self._flush_scheduled = False
         self._closed = False
         self._counts = dict.fromkeys(COUNTERS, 0)
+        # The loop of the latest submit: looked up once per item, not once per call that needs it
+        # (``get_running_loop`` makes a getpid system call each time on Python 3.11).
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def submit(self, item: Item) -> Result:
         """This item's result once its batch is back; raises the item's exception if it failed."""
         if self._closed:
             raise BatcherClosed(f"batcher {self.name!r} is closed: no more submits")
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._loop = loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
         entry = _Entry(item, future, self._size(item) if self._size else 0)
         self._queue.append(entry)
         self._queued_bytes += entry.size
@@ -125,6 +129,7 @@ class Batcher(Generic[Item, Result]):
     async def close(self) -> None:
         """Refuse new items, send what is queued and wait for every batch in flight; idempotent."""
         self._closed = True
+        self._loop = asyncio.get_running_loop()
         while self._queue or self._tasks:
             self._flush()
             if self._tasks:
@@ -150,18 +155,21 @@ class Batcher(Generic[Item, Result]):
         )
         return self._in_flight == 0 or full
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop or asyncio.get_running_loop()
+
     def _schedule_flush(self) -> None:
         """Flush at the next loop iteration, so that every submit of this one joins the batch."""
         if not self._flush_scheduled and self._may_start():
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         while self._may_start():
             batch = self._take_batch()
             self._in_flight += 1
-            task = asyncio.get_running_loop().create_task(self._run(batch))
+            task = self._running_loop().create_task(self._run(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
