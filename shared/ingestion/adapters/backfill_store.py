@@ -6,14 +6,22 @@ attempts, the checkpoint, counts). Documents are plain dicts here; what the fiel
 which transitions are allowed is the backfill package's business: ``transact`` runs its update
 function on the current document inside a transaction, so a claim or a checkpoint is
 read-modify-write with no lost update between two workers of the same chunk.
+
+``query_chunks`` answers questions about a run's chunks without reading each one: chunks whose
+field has a value (``count()``), the sum of a field (``sum()``), the first few chunks by a field
+(a limited, ordered query). Each question is one field's query, so the single-field indexes
+Firestore keeps by itself answer it (no composite index); an aggregation is billed one read per
+1,000 index entries it scans (at least one), a limited query one read per chunk it returns. All
+questions are answered in one read-only transaction: one snapshot of the run.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,6 +41,88 @@ EXPIRE_FIELD = "expire_at"
 DEFAULT_MARK_DAYS = 30.0
 # Writes per commit: Firestore allows 500; leave room.
 BATCH_WRITES = 400
+
+
+@dataclasses.dataclass(frozen=True)
+class Firsts:
+    """The first ``limit`` chunks with a positive number in ``field``, ordered by it (then by
+    chunk id, both ascending or both descending), each with only its ``keep`` (top-level)
+    fields."""
+
+    field: str
+    limit: int
+    descending: bool = False
+    keep: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkQuery:
+    """Questions about a run's chunks; fields are dotted paths (``counts.records``)."""
+
+    counts: tuple[tuple[str, str], ...] = ()  # (field, value): how many chunks have it
+    sums: tuple[str, ...] = ()  # field: the sum of its positive numbers over the chunks
+    firsts: tuple[Firsts, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkAnswer:
+    counts: dict[tuple[str, str], int]
+    sums: dict[str, int | float]
+    firsts: dict[Firsts, list[tuple[str, Document]]]
+
+
+def answer_from_documents(
+    query: ChunkQuery, chunks: Iterable[tuple[str, Mapping[str, Any]]]
+) -> ChunkAnswer:
+    """What Firestore answers to ``query``, computed from the chunk documents themselves."""
+    chunks = list(chunks)
+    counts = {
+        (field, value): sum(1 for _, doc in chunks if _field(doc, field) == value)
+        for field, value in query.counts
+    }
+    sums = {
+        field: _whole(sum(value for value, _, _ in _positives(chunks, field)))
+        for field in query.sums
+    }
+    firsts: dict[Firsts, list[tuple[str, Document]]] = {}
+    for first in query.firsts:
+        found = sorted(_positives(chunks, first.field), reverse=first.descending)
+        firsts[first] = [
+            (chunk_id, {key: copy.deepcopy(doc[key]) for key in first.keep if key in doc})
+            for _, chunk_id, doc in found[: first.limit]
+        ]
+    return ChunkAnswer(counts, sums, firsts)
+
+
+def _positives(
+    chunks: Sequence[tuple[str, Mapping[str, Any]]], field: str
+) -> list[tuple[int | float, str, Mapping[str, Any]]]:
+    """(value, chunk id, document) of the chunks whose ``field`` is a positive number."""
+    found = []
+    for chunk_id, doc in chunks:
+        value = _field(doc, field)
+        if _positive(value):
+            found.append((value, chunk_id, doc))
+    return found
+
+
+def _field(document: Mapping[str, Any], path: str) -> Any:
+    value: Any = document
+    for key in path.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _positive(value: Any) -> bool:
+    """What Firestore's ``> 0`` matches: numbers only (a boolean is not one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _whole(value: float) -> int | float:
+    """Firestore sums nothing to 0.0 and integers past 2**63 to a double: keep integers whole."""
+    return int(value) if float(value).is_integer() else value
 
 
 class FirestoreBackfillStore:
@@ -92,6 +182,45 @@ class FirestoreBackfillStore:
             (snapshot.id, snapshot.to_dict())
             for snapshot in self._chunks(run_id).stream(timeout=self._timeout)
         ]
+
+    def query_chunks(self, run_id: str, query: ChunkQuery) -> ChunkAnswer:
+        """``query`` answered by aggregation and limited queries in one read-only transaction."""
+        from google.cloud import firestore
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        chunks = self._chunks(run_id)
+        timeout = self._timeout
+
+        def where(field: str, op: str, value: Any) -> Any:
+            return chunks.where(filter=FieldFilter(field, op, value))
+
+        @firestore.transactional
+        def run(transaction: firestore.Transaction) -> ChunkAnswer:
+            def aggregated(aggregation: Any) -> Any:
+                [[result]] = aggregation.get(transaction=transaction, timeout=timeout)
+                return result.value
+
+            counts = {
+                (field, value): int(aggregated(where(field, "==", value).count()))
+                for field, value in query.counts
+            }
+            sums = {
+                field: _whole(aggregated(where(field, ">", 0).sum(field))) for field in query.sums
+            }
+            firsts: dict[Firsts, list[tuple[str, Document]]] = {}
+            for first in query.firsts:
+                descending = first.descending
+                direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+                ordered = where(first.field, ">", 0).order_by(first.field, direction=direction)
+                limited = ordered.limit(first.limit).select(list(first.keep))
+                firsts[first] = [
+                    (snapshot.id, snapshot.to_dict() or {})
+                    for snapshot in limited.stream(transaction=transaction, timeout=timeout)
+                ]
+            return ChunkAnswer(counts, sums, firsts)
+
+        answer: ChunkAnswer = run(self._client.transaction(read_only=True))
+        return answer
 
     def get_marks(self, run_id: str, keys: Sequence[str]) -> dict[str, Document]:
         """The marks that exist among ``keys`` (one ``get_all``)."""
@@ -185,6 +314,10 @@ class InMemoryBackfillStore:
     def chunks(self, run_id: str) -> list[tuple[str, Document]]:
         with self._lock:
             return copy.deepcopy(list(self.chunk_docs.get(run_id, {}).items()))
+
+    def query_chunks(self, run_id: str, query: ChunkQuery) -> ChunkAnswer:
+        with self._lock:
+            return answer_from_documents(query, self.chunk_docs.get(run_id, {}).items())
 
     def transact(self, run_id: str, chunk_id: str, update: Update) -> Document | None:
         with self._lock:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from ..adapters.backfill_store import Document, Update
+from ..adapters.backfill_store import ChunkAnswer, ChunkQuery, Document, Update
 from ..adapters.cloud_tasks import Dispatcher
 
-__all__ = ["Dispatcher", "Document", "RunStore", "Update"]
+__all__ = ["ChunkAnswer", "ChunkQuery", "Dispatcher", "Document", "RunStore", "Update"]
 
 
 class RunStore(Protocol):
@@ -27,6 +27,9 @@ class RunStore(Protocol):
     def update_chunks(self, run_id: str, chunk_ids: Iterable[str], fields: Document) -> None: ...
 
     def chunks(self, run_id: str) -> list[tuple[str, Document]]: ...
+
+    # Counts, sums and the first few chunks without reading every chunk (a run's status).
+    def query_chunks(self, run_id: str, query: ChunkQuery) -> ChunkAnswer: ...
 
     def transact(self, run_id: str, chunk_id: str, update: Update) -> Document | None: ...
 

@@ -36,6 +36,7 @@ from .ports import Document, RunStore
 from .state import (
     CANCELLED,
     DONE,
+    ERRORS_AT,
     FAILED,
     PENDING,
     RUNNING,
@@ -75,6 +76,7 @@ def _claim(
                 "state": FAILED,
                 "owner": "",
                 "errors": note_error(chunk, "Attempts", f"gave up after {failures} attempts"),
+                ERRORS_AT: chunk.get(ERRORS_AT) or now,
                 "updated_at": now,
             }
         return {
@@ -141,19 +143,22 @@ class ChunkRunner:
         counted: dict[str, int] = {}  # the service's counters at the last commit
         noted = list(chunk_doc.get("errors") or [])  # with the damage found since
         damaged = str(chunk_doc.get("damaged") or "")
+        errors_at = chunk_doc.get(ERRORS_AT) or 0.0
 
         def commit(at: int) -> bool:
             """Outputs, marks, checkpoint; False when this task no longer owns the chunk."""
-            nonlocal commit_start, pending_bytes, pending_records, counts, counted
+            nonlocal commit_start, pending_bytes, pending_records, counts, counted, errors_at
             outputs.commit(commit_start)
             if run_dedup is not None:
                 run_dedup.commit(commit_start)
             now_counted = service.counters.snapshot()
             counts = add_counts(counts, now_counted, counted, chunk.bytes_before(at))
             counted = now_counted
-            fields = {"position": at, "counts": counts, "updated_at": self._clock()}
+            now = self._clock()
+            fields = {"position": at, "counts": counts, "updated_at": now}
             if damaged:
-                fields.update(damaged=damaged, errors=noted)
+                errors_at = errors_at or now
+                fields.update({"damaged": damaged, "errors": noted, ERRORS_AT: errors_at})
             kept = self._store.transact(run_id, chunk_id, _owned(owner, fields))
             commit_start, pending_bytes, pending_records = at, 0, 0
             return kept is not None and kept.get("owner") == owner

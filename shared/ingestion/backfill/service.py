@@ -29,7 +29,7 @@ from .ports import Dispatcher, RunStore
 from .request import BackfillRequest, RequestError
 from .runner import ChunkRunner, TaskResult
 from .state import CANCELLED, DONE, FAILED, PENDING, PLANNING, RUNNING, empty_counts
-from .status import run_status
+from .status import chunk_summary, run_status
 
 DRY_RUN_CHUNKS, DRY_RUN_PIECES = 100, 10  # what a dry run lists of its plan
 
@@ -194,7 +194,7 @@ class Backfill:
 
     def status(self, run_id: str) -> dict[str, Any]:
         run = self._run(run_id)
-        return run_status(run_id, run, self._store.chunks(run_id), self._clock())
+        return run_status(run_id, run, chunk_summary(self._store, run_id), self._clock())
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         self._run(run_id)

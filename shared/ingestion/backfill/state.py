@@ -5,7 +5,8 @@ A chunk is ``pending`` (planned, or yielded at a checkpoint), ``running`` (claim
 of the decoder service at its last checkpoint: ``records`` read, ``decoded`` and ``error``
 outputs (``error_types`` by type, ``Duplicate`` included), ``dropped`` by scrubber rules, and
 ``bytes`` of the chunk behind the checkpoint. ``errors`` keeps the first few chunk-level
-problems (damage, attempts) with a type and a reason of our own making, never message content.
+problems (damage, attempts) with a type and a reason of our own making, never message content;
+``errors_at`` is when the first was noted: a status finds the chunks with errors by it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ CHUNK_STATES = (PENDING, RUNNING, DONE, FAILED, CANCELLED)
 # Run states: planning (chunks being written), running, cancelled. "done" is derived.
 PLANNING = "planning"
 MAX_NOTED_ERRORS = 5
+ERRORS_AT = "errors_at"
 COUNT_FIELDS = ("records", "decoded", "error", "dropped", "bytes")
 
 
