@@ -1,6 +1,6 @@
 """The asyncio Firestore dedup store without a server: a real ``AsyncClient`` (paths, database
 string and metadata are the library's) whose channel is a fake answering the two RPCs,
-``RunQuery`` and ``BatchWrite``, with the real protobuf messages, recording their calls;
+``BatchGetDocuments`` and ``BatchWrite``, with the real protobuf messages, recording their calls;
 batched by the real ``Batcher``. The RPCs against the emulator are in
 tests/integration/test_firestore_async.py."""
 
@@ -22,14 +22,11 @@ from google.api_core.gapic_v1 import routing_header
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.cloud.firestore_v1 import _helpers as firestore_helpers
-from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.types import Document
 from google.cloud.firestore_v1.types import firestore as firestore_types
-from google.cloud.firestore_v1.types import query as query_types
 from google.rpc import code_pb2, status_pb2
 
 from ingestion.adapters.firestore_async import (
-    MAX_IN_VALUES,
     MAX_WRITES_PER_BATCH,
     WARM_UP_DOCUMENT_ID,
     AsyncFirestoreDedupStore,
@@ -44,8 +41,7 @@ from ingestion.service.batcher import Batcher
 from support import FakeClock
 
 T = TypeVar("T")
-RunQueryResponse = firestore_types.RunQueryResponse.pb()
-IN = query_types.StructuredQuery.FieldFilter.Operator.IN
+BatchGetResponse = firestore_types.BatchGetDocumentsResponse.pb()
 BatchWriteResponse = firestore_types.BatchWriteResponse.pb()
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 SECRET = "/submit/telemetry/secret-document-id/main"
@@ -88,38 +84,28 @@ class FakeFirestore:
         self.transport = FakeTransport(self)
 
     def unary_stream(self, method: str, **serializers: Any) -> Any:
-        assert method == "/google.firestore.v1.Firestore/RunQuery"
-        return self._run_query
+        assert method == "/google.firestore.v1.Firestore/BatchGetDocuments"
+        return self._batch_get
 
     def unary_unary(self, method: str, **serializers: Any) -> Any:
         assert method == "/google.firestore.v1.Firestore/BatchWrite"
         return self._batch_write
 
-    async def _run_query(self, request: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        """``__name__ in [...]`` on one collection, as Firestore answers it: the documents that
-        exist, then a last answer without a document."""
-        query = request.structured_query
-        where = query.where.field_filter
-        assert (where.field.field_path, where.op) == ("__name__", IN)
-        names = [value.reference_value for value in where.value.array_value.values]
-        assert 1 <= len(names) <= MAX_IN_VALUES  # Firestore refuses more
-        (collection,) = query.from_
-        assert all(name.rsplit("/", 2)[1] == collection.collection_id for name in names)
-        assert all(name.startswith(request.parent + "/") for name in names)
-        field_paths = [field.field_path for field in query.select.fields]
-        ids = [name.rsplit("/", 1)[1] for name in names]
-        self.reads.append({"ids": ids, "field_paths": field_paths, "request": request})
-        self.reads[-1].update(kwargs)
+    async def _batch_get(self, request: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        ids = [name.rsplit("/", 1)[1] for name in request.documents]
+        field_paths = list(request.mask.field_paths)
+        self.reads.append({"ids": ids, "field_paths": field_paths, **kwargs})
         await self.release.wait()
         if self.error is not None:
             raise self.error
-        for name, doc_id in zip(names, ids, strict=True):
+        for name, doc_id in zip(request.documents, ids, strict=True):
             data = self.documents.get(doc_id)
-            if data is not None:
-                data = {k: v for k, v in data.items() if k in field_paths}
-                fields = firestore_helpers.encode_dict(data)
-                yield RunQueryResponse(document=Document(name=name, fields=fields)._pb)
-        yield RunQueryResponse()  # the end: a read time, no document
+            if data is None:
+                yield BatchGetResponse(missing=name)
+                continue
+            data = {k: v for k, v in data.items() if k in field_paths}
+            fields = firestore_helpers.encode_dict(data)
+            yield BatchGetResponse(found=Document(name=name, fields=fields)._pb)
 
     async def _batch_write(self, request: Any, **kwargs: Any) -> Any:
         self.writes.append({"database": request.database, "writes": list(request.writes), **kwargs})
@@ -171,11 +157,9 @@ def test_concurrent_checks_share_one_read_and_concurrent_marks_one_write():
         ]
         assert len(fake.writes) == 1
         assert len(fake.writes[0]["writes"]) == 25
-        # One batch of 50, read as two queries side by side (30 values at most in one ``in``).
-        ids = [document_id(uri) for uri in uris]
-        assert [read["ids"] for read in fake.reads] == [ids[:MAX_IN_VALUES], ids[MAX_IN_VALUES:]]
-        assert all(read["field_paths"] == [EXPIRE_AT_FIELD] for read in fake.reads)
-        assert all(read["timeout"] == 0.75 for read in fake.reads)
+        assert [read["ids"] for read in fake.reads] == [[document_id(uri) for uri in uris]]
+        assert fake.reads[0]["field_paths"] == [EXPIRE_AT_FIELD]
+        assert fake.reads[0]["timeout"] == 0.75
         values = store.counter_values()
         assert values["counts:hits"] == values["counts:misses"] == values["counts:marked"] == 25
         assert (values["reads:batches_sent"], values["reads:largest_batch"]) == (1, 50)
@@ -243,32 +227,6 @@ def test_the_write_is_what_document_set_sends():
         assert call["database"] == "projects/test-project/databases/(default)"
         # the routing header the library's GAPIC client adds to every call
         routing = routing_header.to_grpc_metadata((("database", call["database"]),))
-        assert call["metadata"] == (*client._rpc_metadata, routing)
-        assert call["timeout"] == 1.5
-
-    run(main())
-
-
-@pytest.mark.parametrize("collection", ["c", "outer/parent-doc/inner"])
-def test_the_read_is_the_query_the_library_sends(collection: str) -> None:
-    async def main() -> None:
-        store, fake, _ = make_store(timeout_seconds=1.5, collection=collection)
-        uris = ["/submit/a", "/submit/é"]
-        await gather(*(store.is_duplicate(uri) for uri in uris))
-        (call,) = fake.reads
-        client = fake.client
-        references = [client.collection(collection).document(document_id(u)) for u in uris]
-        query = (
-            client.collection(collection)
-            .where(filter=FieldFilter("__name__", "in", references))
-            .select([EXPIRE_AT_FIELD])
-        )
-        request = call["request"]
-        assert request.structured_query == query._to_protobuf()._pb
-        parent = client.collection(collection)._parent_info()[0]
-        assert request.parent == parent
-        # the routing header the library's GAPIC client adds to a query
-        routing = routing_header.to_grpc_metadata((("parent", parent),))
         assert call["metadata"] == (*client._rpc_metadata, routing)
         assert call["timeout"] == 1.5
 

@@ -9,17 +9,11 @@ instead of 0.71, and one batched write 0.06–0.11 ms a mark instead of 0.42. So
 module may not import ``ingestion.service``), which sends whatever was queued as soon as the
 previous RPC of its kind returned:
 
-- **reads**: one ``RunQuery`` per 30 documents of the batch (``__name__ in [...]``, Firestore's
-  limit on the values of one ``in``; only ``expire_at`` selected), run side by side; the answers
-  are mapped back to the requests by document name, and a document the query does not return is
-  no mark. A query streams back only the documents that exist (duplicates, rare), where
-  ``BatchGetDocuments`` streams one answer per document asked for, found or not. Measured on
-  the emulator, a 10-document read costs 380-415 us of this process's CPU as a query against
-  610-630 us as ``BatchGetDocuments`` (each streamed answer is a completion the event loop
-  handles), and Firestore bills a query by the documents it returns, at least one read per
-  query (docs/capacity.md §2.1), not one read per document asked for. At most
-  ``max_reads_per_batch`` (100) documents a batch: the measured gain is already flat between 10
-  and 100, while a larger batch only puts more requests behind one deadline and one failure.
+- **reads**: one ``BatchGetDocuments`` of the batch's documents (only ``expire_at``), answers
+  mapped back to the requests by document name; a missing document is no mark. At most
+  ``max_reads_per_batch`` (100) documents: the measured gain is already flat between 10 and 100,
+  while a larger batch only makes one response longer and puts more requests behind one deadline
+  and one failure; and 100 a read RPC is still far above what one instance can decode.
 - **writes**: one non-atomic ``BatchWrite`` RPC of full-document writes (what ``set`` sends), at
   most 500 (Firestore's limit for one request). Each write has its own status, so a failed write
   fails only its own mark. The library has no public non-atomic batch write but ``BulkWriter``,
@@ -27,12 +21,11 @@ previous RPC of its kind returned:
   would let one bad write fail all.
 
 Both RPCs are sent as raw protobuf messages on the channel the ``AsyncClient`` holds
-(``_FirestoreRpcs``), with the database path, metadata and routing header it would send itself:
-measured at 10 documents a batch, the library's ``get_all`` (snapshots, proto-plus wrappers,
-value decoding) and its GAPIC wrapper cost 0.19 ms of CPU a document against 0.08 as a raw
-``BatchGetDocuments``, and a mark 0.08–0.1 against 0.04. The two fields of a mark are encoded
-here, checked byte for byte against what ``DocumentReference.set`` stores, and the query is
-checked against the one the library builds (tests): both stores read each other's marks.
+(``_FirestoreRpcs``), with the database path and metadata it would send itself: measured at 10
+documents a batch, the library's ``get_all`` (snapshots, proto-plus wrappers, value decoding) and
+its GAPIC wrapper cost 0.19 ms of CPU a document against 0.08 this way, and a mark 0.08–0.1
+against 0.04. The two fields of a mark are encoded here, checked byte for byte against what
+``DocumentReference.set`` stores (tests): both stores read each other's marks.
 
 Deadlines and failures are the synchronous store's, per request: every RPC has the short deadline
 and ``retry=None``; a Firestore error is logged (its class and a bounded message, never a uri),
@@ -43,7 +36,6 @@ only for errors that are not Firestore's, which are bugs and reach the caller as
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,7 +48,6 @@ from google.api_core.gapic_v1 import routing_header
 from google.cloud.firestore_v1 import _helpers as firestore_helpers
 from google.cloud.firestore_v1.types import Document, Write
 from google.cloud.firestore_v1.types import firestore as firestore_types
-from google.cloud.firestore_v1.types import query as query_types
 
 from .batching import BatcherFactory
 from .dedup import DEFAULT_WINDOW_SECONDS
@@ -102,10 +93,8 @@ class _Mark(NamedTuple):
 _ReadOutcome = Mapping[str, Any] | None | _Failed
 
 
-_QueryRequest = firestore_types.RunQueryRequest.pb()
-_QueryResponse = firestore_types.RunQueryResponse.pb()
-_IN = query_types.StructuredQuery.FieldFilter.Operator.IN
-MAX_IN_VALUES = 30  # Firestore's limit on the disjunctions of one query: 30 values of one ``in``
+_GetRequest = firestore_types.BatchGetDocumentsRequest.pb()
+_GetResponse = firestore_types.BatchGetDocumentsResponse.pb()
 _WriteRequest = firestore_types.BatchWriteRequest.pb()
 _WriteResponse = firestore_types.BatchWriteResponse.pb()
 _WritePb = Write.pb()
@@ -113,30 +102,22 @@ _DocumentPb = Document.pb()
 
 
 class _FirestoreRpcs:
-    """``RunQuery`` and ``BatchWrite`` as raw protobuf calls on ``client``'s channel, with its
-    metadata and the routing header its GAPIC client adds to each; a gRPC error comes out as the
+    """``BatchGetDocuments`` and ``BatchWrite`` as raw protobuf calls on ``client``'s channel,
+    with its metadata and the routing header its GAPIC client adds; a gRPC error comes out as the
     ``google.api_core`` exception the library would raise."""
 
-    def __init__(self, client: firestore.AsyncClient, collection: str) -> None:
+    def __init__(self, client: firestore.AsyncClient) -> None:
         self.database = client._database_string
-        # Documents by full name: what the RPCs take and answer.
-        path = client.collection(collection).document(WARM_UP_DOCUMENT_ID).path
-        self.documents = f"{self.database}/documents/{path.rsplit('/', 1)[0]}"
-        self._parent, self._collection_id = self.documents.rsplit("/", 1)
-        self._query_metadata = (
-            *client._rpc_metadata,
-            routing_header.to_grpc_metadata((("parent", self._parent),)),
-        )
-        self._write_metadata = (
+        self.metadata = (
             *client._rpc_metadata,
             routing_header.to_grpc_metadata((("database", self.database),)),
         )
         channel = client._firestore_api.transport.grpc_channel
         service = "/google.firestore.v1.Firestore"
-        self._query = channel.unary_stream(
-            f"{service}/RunQuery",
-            request_serializer=_QueryRequest.SerializeToString,
-            response_deserializer=_QueryResponse.FromString,
+        self._get = channel.unary_stream(
+            f"{service}/BatchGetDocuments",
+            request_serializer=_GetRequest.SerializeToString,
+            response_deserializer=_GetResponse.FromString,
         )
         self._write = channel.unary_unary(
             f"{service}/BatchWrite",
@@ -145,35 +126,15 @@ class _FirestoreRpcs:
         )
 
     async def get(self, names: list[str], field: str, timeout: float) -> dict[str, Any]:
-        """Each existing document's ``field`` (its protobuf ``Value``, or None), by document name:
-        one query per ``MAX_IN_VALUES`` names, side by side."""
-        groups = [names[i : i + MAX_IN_VALUES] for i in range(0, len(names), MAX_IN_VALUES)]
-        if len(groups) == 1:
-            return await self._get_group(groups[0], field, timeout)
-        found: dict[str, Any] = {}
-        for part in await asyncio.gather(*(self._get_group(g, field, timeout) for g in groups)):
-            found.update(part)
-        return found
-
-    async def _get_group(self, names: list[str], field: str, timeout: float) -> dict[str, Any]:
-        request = _QueryRequest(parent=self._parent)
-        query = request.structured_query
-        query.select.fields.add(field_path=field)
-        query.from_.add(collection_id=self._collection_id)
-        where = query.where.field_filter
-        where.field.field_path = "__name__"
-        where.op = _IN
-        values = where.value.array_value.values
-        for name in names:
-            values.add(reference_value=name)
+        """Each found document's ``field`` (its protobuf ``Value``, or None), by document name."""
+        request = _GetRequest(database=self.database, documents=names)
+        request.mask.field_paths.append(field)
         found: dict[str, Any] = {}
         try:
-            async for response in self._query(
-                request, metadata=self._query_metadata, timeout=timeout
-            ):
-                if response.HasField("document"):
-                    fields = response.document.fields
-                    found[response.document.name] = fields.get(field, None)
+            async for response in self._get(request, metadata=self.metadata, timeout=timeout):
+                if response.HasField("found"):
+                    fields = response.found.fields
+                    found[response.found.name] = fields.get(field, None)
         except grpc.aio.AioRpcError as exc:
             raise api_exceptions.from_grpc_error(exc) from exc
         return found
@@ -182,7 +143,7 @@ class _FirestoreRpcs:
         """(code, message) of each write's status, in order."""
         request = _WriteRequest(database=self.database, writes=writes)
         try:
-            response = await self._write(request, metadata=self._write_metadata, timeout=timeout)
+            response = await self._write(request, metadata=self.metadata, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             raise api_exceptions.from_grpc_error(exc) from exc
         return [(status.code, status.message) for status in response.status]
@@ -240,8 +201,10 @@ class AsyncFirestoreDedupStore(FirestoreDedupRules):
             raise ValueError("warm_timeout_seconds must be positive")
         self.warm_timeout_seconds = warm_timeout_seconds
         self._client = client
-        self._rpcs = _FirestoreRpcs(client, collection)
-        self._documents = self._rpcs.documents
+        self._rpcs = _FirestoreRpcs(client)
+        # Documents by full name: what the RPCs take and answer.
+        path = client.collection(collection).document(WARM_UP_DOCUMENT_ID).path
+        self._documents = f"{self._rpcs.database}/documents/{path.rsplit('/', 1)[0]}"
         self._reads = make_batcher(self._read, max_items=max_reads_per_batch, name="dedup-reads")
         self._writes = make_batcher(
             self._write, max_items=max_writes_per_batch, name="dedup-writes"
@@ -310,7 +273,8 @@ class AsyncFirestoreDedupStore(FirestoreDedupRules):
 
     # --- the batchers' RPCs --------------------------------------------------------------------
     async def _read(self, ids: list[str]) -> list[_ReadOutcome]:
-        """The queries for a batch of document ids: each id's fields, None where no document."""
+        """One ``BatchGetDocuments`` for a batch of document ids: each id's fields, None where no
+        document."""
         names = {doc_id: f"{self._documents}/{doc_id}" for doc_id in ids}  # each once
         timeout = (
             self.warm_timeout_seconds if WARM_UP_DOCUMENT_ID in names else self.timeout_seconds
