@@ -77,6 +77,9 @@ class DecoderFunction:
         return counter_values(self.counter_sources)
 
     def _log_outcome(self, outcome: Outcome, message_id: str | None) -> None:
+        # Checked first: the fields would be built for every message, logged or not.
+        if not log.isEnabledFor(logging.INFO):
+            return
         for error in outcome.errors:
             attributes = error.attributes
             log.info(
@@ -90,5 +93,6 @@ class DecoderFunction:
             )
         for bug in outcome.dropped:
             log.info("message dropped by a scrubber rule", extra={"bug": bug})
-        for decoded in outcome.decoded:
-            log.debug("message decoded", extra=log_fields(decoded.attributes))
+        if log.isEnabledFor(logging.DEBUG):
+            for decoded in outcome.decoded:
+                log.debug("message decoded", extra=log_fields(decoded.attributes))
