@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUN    := .run
 
-.PHONY: install run decode-demo test lint typecheck unit bench bench-function bench-loader bench-backfill clean lock \
+.PHONY: install run decode-demo test lint typecheck unit bench bench-function bench-dedup-store bench-loader bench-backfill clean lock \
 	install-bench check-terraform
 
 install: $(VENV)/.installed
@@ -76,6 +76,10 @@ bench: install-bench
 # The function end to end through a push subscription on the emulators (a few minutes).
 bench-function: install-bench
 	$(BIN)/python bench/function.py
+
+# The Firestore dedup store alone: CPU per message by items per RPC (~1 minute).
+bench-dedup-store: install-bench
+	$(BIN)/python bench/dedup_store.py
 
 # The loader's CPU per message next to the decoder's, throughput, flush settings (~1 minute).
 bench-loader: install-bench

@@ -49,8 +49,15 @@ and ``BatchWrite`` RPC, for the Firestore and Pub/Sub request rates of a deploym
 not reported (logging is not what the points run with).
 
 The baseline of the ratios: ``DecoderService.decode`` of the same messages in this process, one
-thread, warm (median of ``--rounds``), and decode plus the sink's output preparation (gzip,
-attributes; no publishing), measured before the emulators start.
+thread, warm, measured just before and just after every point (two passes each time; the
+emulators are idle then), and each point's ratio divides its CPU by the mean of the two. This
+machine is a VM whose speed drifts: the same decode measured 0.32 to 0.54 ms per message within
+a few minutes, with nothing else running, so one baseline taken at the start made the ratios of
+a whole run move with it (a run whose first baseline was slow met every target, the next run
+missed them). The JSON keeps, beside each round of a point, the two baselines around it.
+``in_process`` also gives, measured once before the emulators start, the decode (median of
+``--rounds``) and the decode plus the sink's output preparation (gzip, attributes; no
+publishing).
 
 Everything shares this machine's cores (2 here): the emulators are JVMs that do real work per
 message, so wall-clock messages/s and latency are bounds of this machine, not of a deployment;
@@ -349,6 +356,19 @@ def in_process(service: DecoderService, corpus: list[Message], rounds: int) -> d
         "decode, then PubSubSink.prepare (gzip of each output, attributes); no publishing"
     )
     return result
+
+
+def decode_ms(service: DecoderService, corpus: list[Message], passes: int = 2) -> float:
+    """The in-process decode's CPU ms per message now: the median of ``passes`` passes (each
+    ~0.4 s), taken just before and just after every point (see the module)."""
+
+    def one_pass() -> None:
+        for message in corpus:
+            service.decode(message)
+
+    gc.collect()
+    times = [common.cpu_seconds(one_pass) for _ in range(passes)]
+    return statistics.median(times) / len(corpus) * 1000
 
 
 def error_sizes(service: DecoderService, corpus: list[Message]) -> dict[str, Any]:
@@ -729,6 +749,9 @@ def combine(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["rounds"] = [
         {
             "cpu_ms_per_message": r["cpu_ms_per_message"],
+            "in_process_cpu_ms_per_message": r["in_process_cpu_ms_per_message"],
+            "in_process_before_after": r["in_process_before_after"],
+            "ratio_to_in_process": r["ratio_to_in_process"],
             "messages_per_second": r["messages_per_second"],
             "p50_ms": r["latency_ms"]["p50"],
             "p99_ms": r["latency_ms"]["p99"],
@@ -992,7 +1015,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"in-process decode of {len(corpus):,} messages ({args.rounds} rounds)...")
     local = in_process(service, corpus, args.rounds)
     local["error_output_bytes_per_message"] = error_sizes(service, corpus[:300])
-    base = local["decode"]["cpu_ms_per_message"]
 
     seeds = iter(range(1, 1_000_000))
 
@@ -1043,6 +1065,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     rows: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     batching: dict[str, Any] = {}
+    point_bases: list[float] = []
     try:
         with emulators_running(workdir, args.sdk_root) as (pubsub, firestore):
             emulators = {"pubsub": pubsub, "firestore": firestore}
@@ -1051,8 +1074,15 @@ def main(argv: list[str] | None = None) -> int:
                 run_point(warm_point, emulators, workdir, args.timeout)
             for number, point in enumerate(points, 1):
                 print(f"[{number}/{len(points)}] {point.label} ({len(point.messages)} messages)...")
+                # The baseline just before and just after the point, averaged (see the module).
+                before = decode_ms(service, corpus)
                 row = run_point(point, emulators, workdir, args.timeout)
-                row["ratio_to_in_process"] = round(row["cpu_ms_per_message"] / base, 2)
+                after = decode_ms(service, corpus)
+                point_base = (before + after) / 2
+                point_bases.append(point_base)
+                row["in_process_cpu_ms_per_message"] = round(point_base, 4)
+                row["in_process_before_after"] = [round(before, 4), round(after, 4)]
+                row["ratio_to_in_process"] = round(row["cpu_ms_per_message"] / point_base, 2)
                 print(
                     f"  {row['cpu_ms_per_message']:.3f} ms/msg ({row['ratio_to_in_process']}x), "
                     f"{row['messages_per_second']:.0f} msg/s, p50 {row['latency_ms']['p50']} ms, "
@@ -1113,7 +1143,14 @@ def main(argv: list[str] | None = None) -> int:
             "light_load": "new p50 <= old p50",
         },
         "verdict": {},
-        "in_process": local,
+        "in_process": {
+            **local,
+            "decode_ms_per_message_around_points": {
+                "median": round(statistics.median(point_bases), 4) if point_bases else None,
+                "min": round(min(point_bases), 4) if point_bases else None,
+                "max": round(max(point_bases), 4) if point_bases else None,
+            },
+        },
         "saturation": saturation,
         "light_load": light_load,
         "batching_new_design_firestore": {
