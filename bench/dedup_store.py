@@ -4,8 +4,8 @@ number of items its RPCs carry, against the Firestore emulator.
 Why: the decoder function's Firestore cost is mostly per RPC, not per message (a
 ``BatchGetDocuments`` or a ``BatchWrite`` costs about as much for 8 documents as for 30), so what
 it costs per message is set by how full the batches are, and the batches are set by the load
-and by Firestore's latency (``docs/capacity.md``, section 1.4). This isolates that curve from the decode,
-the HTTP stack and Pub/Sub.
+and by Firestore's latency (``docs/capacity.md``, section 1.4). This isolates that curve from the
+decode, the HTTP stack and Pub/Sub.
 
 ``AsyncFirestoreDedupStore`` with the real ``Batcher``, on uvloop when installed: N workers
 each check a new uri, yield once (where the decode would be) and mark it, as fast as they can,
