@@ -1,6 +1,9 @@
 import base64
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conftest import BEAM_RESOURCES, shared_path
 from ingestion.core.limits import truncate_attributes, truncate_utf8
 
@@ -29,8 +32,24 @@ def test_reference_pubsub_truncation_vectors():
     inputs = [json.loads(x) for x in (folder / "input.ndjson").read_text().splitlines() if x]
     expected = [json.loads(x) for x in (folder / "truncated.ndjson").read_text().splitlines() if x]
     assert len(inputs) == len(expected) > 0
-    for given, wanted in zip(inputs, expected, strict=True):
-        assert truncate_attributes(given.get("attributeMap") or {}) == (
+    for case, wanted in zip(inputs, expected, strict=True):
+        assert truncate_attributes(case.get("attributeMap") or {}) == (
             wanted.get("attributeMap") or {}
         )
-        assert base64.b64decode(given["payload"]) == base64.b64decode(wanted["payload"])
+        assert base64.b64decode(case["payload"]) == base64.b64decode(wanted["payload"])
+
+
+@settings(max_examples=300)
+@given(
+    text=st.one_of(st.text(max_size=40), st.text(alphabet=st.characters(max_codepoint=127))),
+    max_bytes=st.integers(min_value=4, max_value=40),
+)
+def test_a_text_that_fits_is_kept_and_a_cut_text_fits(text: str, max_bytes: int) -> None:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    cut = truncate_utf8(text, max_bytes)
+    if size <= max_bytes:  # the ASCII shortcut and the encoding agree on what fits
+        assert cut is text
+    else:
+        assert cut.endswith("...")
+        assert len(cut.encode("utf-8", "surrogatepass")) <= max_bytes
+        assert text.startswith(cut[:-3])

@@ -19,6 +19,10 @@ def truncate_utf8(text: str, max_bytes: int) -> str:
 
     The cut never splits a multi-byte character (porting pitfall 9).
     """
+    # Most texts are short ASCII: their length is their size (``isascii`` reads a flag of the
+    # string), so they are not encoded. A decoded message has ~64 attributes to check.
+    if len(text) <= max_bytes and text.isascii():
+        return text
     encoded = text.encode("utf-8", "surrogatepass")
     if len(encoded) <= max_bytes:
         return text
