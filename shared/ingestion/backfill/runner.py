@@ -75,8 +75,7 @@ def _claim(
             return {
                 "state": FAILED,
                 "owner": "",
-                "errors": note_error(chunk, "Attempts", f"gave up after {failures} attempts"),
-                ERRORS_AT: chunk.get(ERRORS_AT) or now,
+                **note_error(chunk, "Attempts", f"gave up after {failures} attempts", now),
                 "updated_at": now,
             }
         return {
@@ -141,24 +140,22 @@ class ChunkRunner:
         pending_bytes = pending_records = 0
         commit_start = position
         counted: dict[str, int] = {}  # the service's counters at the last commit
-        noted = list(chunk_doc.get("errors") or [])  # with the damage found since
+        # The noted errors (``errors``, ``errors_at``), with the damage found since.
+        noted: Document = {key: chunk_doc[key] for key in ("errors", ERRORS_AT) if key in chunk_doc}
         damaged = str(chunk_doc.get("damaged") or "")
-        errors_at = chunk_doc.get(ERRORS_AT) or 0.0
 
         def commit(at: int) -> bool:
             """Outputs, marks, checkpoint; False when this task no longer owns the chunk."""
-            nonlocal commit_start, pending_bytes, pending_records, counts, counted, errors_at
+            nonlocal commit_start, pending_bytes, pending_records, counts, counted
             outputs.commit(commit_start)
             if run_dedup is not None:
                 run_dedup.commit(commit_start)
             now_counted = service.counters.snapshot()
             counts = add_counts(counts, now_counted, counted, chunk.bytes_before(at))
             counted = now_counted
-            now = self._clock()
-            fields = {"position": at, "counts": counts, "updated_at": now}
+            fields = {"position": at, "counts": counts, "updated_at": self._clock()}
             if damaged:
-                errors_at = errors_at or now
-                fields.update({"damaged": damaged, "errors": noted, ERRORS_AT: errors_at})
+                fields.update({"damaged": damaged, **noted})
             kept = self._store.transact(run_id, chunk_id, _owned(owner, fields))
             commit_start, pending_bytes, pending_records = at, 0, 0
             return kept is not None and kept.get("owner") == owner
@@ -167,7 +164,7 @@ class ChunkRunner:
             batch = item.inputs
             if item.damage:  # that piece ends here; the chunk goes on with the next one
                 damaged = item.damage
-                noted = note_error({"errors": noted}, "Damaged", item.damage)
+                noted = note_error(noted, "Damaged", item.damage, self._clock())
             if batch:
                 if run_dedup is not None:
                     run_dedup.prefetch(batch)

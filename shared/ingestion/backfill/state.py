@@ -54,9 +54,13 @@ def add_counts(
     return result
 
 
-def note_error(chunk: Mapping[str, Any] | None, kind: str, reason: str) -> list[dict[str, str]]:
-    """The chunk's noted errors with one more, if fewer than ``MAX_NOTED_ERRORS``."""
-    noted = list((chunk or {}).get("errors") or [])
+def note_error(
+    chunk: Mapping[str, Any] | None, kind: str, reason: str, now: float
+) -> dict[str, Any]:
+    """The fields of a chunk with one more noted error: ``errors`` (if fewer than
+    ``MAX_NOTED_ERRORS``) and ``errors_at``, kept from the first error noted."""
+    chunk = chunk or {}
+    noted = list(chunk.get("errors") or [])
     if len(noted) < MAX_NOTED_ERRORS:
         noted.append({"type": kind, "reason": reason[:300]})
-    return noted
+    return {"errors": noted, ERRORS_AT: chunk.get(ERRORS_AT) or now}

@@ -156,7 +156,9 @@ class Batcher(Generic[Item, Result]):
         return self._in_flight == 0 or full
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop or asyncio.get_running_loop()
+        # Set by ``submit`` and ``close``, the only ways anything gets flushed.
+        assert self._loop is not None
+        return self._loop
 
     def _schedule_flush(self) -> None:
         """Flush at the next loop iteration, so that every submit of this one joins the batch."""
