@@ -20,6 +20,7 @@ def test_defaults_need_only_the_project():
     assert settings.dedup_window_seconds == 600
     assert settings.include_stack_trace is True
     assert settings.geo_city_database == ""
+    assert settings.batch_hold_ms == 5
 
 
 def test_values_are_parsed_and_typed():
@@ -31,8 +32,10 @@ def test_values_are_parsed_and_typed():
             "MAX_PAYLOAD_BYTES": "1024",
             "DEDUP_BACKEND": "off",
             "DECODED_TOPIC": "decoded-${document_namespace}",
+            "BATCH_HOLD_MS": "0",
         }
     )
+    assert settings.batch_hold_ms == 0
     assert settings.dedup_window_seconds == 2.5
     assert settings.include_stack_trace is False
     assert settings.max_payload_bytes == 1024
@@ -50,6 +53,9 @@ def test_values_are_parsed_and_typed():
         ("INCLUDE_STACK_TRACE", "maybe"),
         ("VALIDATION_ENGINE", "jsonschema"),
         ("LOG_LEVEL", "LOUD"),
+        ("BATCH_HOLD_MS", "-0.5"),
+        ("BATCH_HOLD_MS", "inf"),
+        ("BATCH_HOLD_MS", "nan"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):

@@ -25,12 +25,13 @@ import gc
 from collections.abc import Mapping
 from typing import Any
 
+from ..adapters.batching import BatcherFactory
 from ..adapters.dedup import AsyncDedup, DedupStore, InMemoryDedupStore, NoDedup
 from ..adapters.pubsub_sink import PubSubSink, tuned_publisher
 from ..context import Context
 from ..observability import OutcomeCounters, configure_logging
 from ..service.async_decoder import AsyncDecoderService, AsyncDedupStore
-from ..service.batcher import Batcher
+from ..service.batcher import Batcher, BatchGroup
 from ..service.context_provider import ContextProvider
 from ..service.function import DecoderFunction
 from ..settings import DecoderSettings
@@ -88,27 +89,28 @@ def dedup_store(settings: DecoderSettings) -> DedupStore:
     return NoDedup()
 
 
-def _async_sink(settings: DecoderSettings) -> Any:
+def _async_sink(settings: DecoderSettings, make_batcher: BatcherFactory) -> Any:
     from google.pubsub_v1.services.publisher import PublisherAsyncClient
 
     from ..adapters.pubsub_async import AsyncPubSubSink, ChannelPublisher
 
     return AsyncPubSubSink(
         ChannelPublisher(PublisherAsyncClient()),
-        Batcher,
+        make_batcher,
         project=settings.project,
         **_options(settings, _OUTPUT_OPTIONS),
     )
 
 
-def _async_dedup(settings: DecoderSettings) -> AsyncDedupStore | None:
+def _async_dedup(settings: DecoderSettings, make_batcher: BatcherFactory) -> AsyncDedupStore | None:
     if settings.dedup_backend == "firestore":
         from google.cloud import firestore
 
         from ..adapters.firestore_async import AsyncFirestoreDedupStore
 
         client = firestore.AsyncClient(project=settings.project, database=settings.dedup_database)
-        return AsyncFirestoreDedupStore(client, Batcher, **_options(settings, _FIRESTORE_OPTIONS))
+        options = _options(settings, _FIRESTORE_OPTIONS)
+        return AsyncFirestoreDedupStore(client, make_batcher, **options)
     if settings.dedup_backend == "memory":
         return AsyncDedup(InMemoryDedupStore(window_seconds=settings.dedup_window_seconds))
     return None
@@ -132,8 +134,12 @@ async def build(settings: DecoderSettings) -> DecoderFunction:
             return await loop.run_in_executor(executor, provider.current)
         return provider.current()
 
-    sink = _async_sink(settings)
-    dedup = _async_dedup(settings)
+    # One group for every batcher of the instance: a partial batch may wait for the requests
+    # that another kind of RPC in flight is about to release (service/batcher.py).
+    group = BatchGroup(settings.batch_hold_ms / 1000)
+    make_batcher = functools.partial(Batcher, group=group)
+    sink = _async_sink(settings, make_batcher)
+    dedup = _async_dedup(settings, make_batcher)
     service = AsyncDecoderService(
         current_context,
         sink,

@@ -20,6 +20,16 @@ Why it works the way it does:
   waiting: that raises the throughput cap (``max_items`` per RPC latency) under overload without
   cutting light load into small batches. As every item may wait for the RPC in flight, ``send``
   should carry its own deadline.
+- **Holding a partial batch for the steps before it** (optional: a ``BatchGroup``). The batchers
+  of one instance carry the steps of the same requests (check, publish, mark), and each RPC's
+  completion releases its requests into the next step. With flush-on-completion alone the
+  requests in flight split into one wave per step, so each RPC carries about a third of them.
+  With a group, a partial batch that could go while another batcher of the group has an RPC in
+  flight waits for one RPC of the group to complete (or ``max_hold_seconds``, whichever is
+  first), so that the requests it releases join it: the waves merge and the RPCs carry about
+  twice as many items (section 1.4 of ``docs/capacity.md``). Nothing waits when nothing else is in
+  flight (a request alone is not held), nor for more than one completion or the cap, so a slow
+  or failing RPC of one kind holds the others for at most ``max_hold_seconds``.
 - **Failure isolation.** ``send`` raising fails the batch as a whole: its items are then retried
   one by one, concurrently, so that one poison item fails only its own request and not the others
   of its batch. An exception in one slot of the outcomes fails that item only, without retry.
@@ -35,7 +45,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -58,6 +68,40 @@ class BatcherClosed(RuntimeError):
 
 class SendContractError(RuntimeError):
     """``send`` returned more or fewer outcomes than items: a programming error."""
+
+
+class BatchGroup:
+    """The batchers of one event loop that carry the steps of the same requests: how many of
+    their RPCs are in flight and how many have completed, and who waits for the next completion.
+
+    Not thread-safe, like the batchers: one loop.
+    """
+
+    def __init__(self, max_hold_seconds: float) -> None:
+        if max_hold_seconds < 0:
+            raise ValueError("max_hold_seconds must not be negative")
+        self.max_hold_seconds = max_hold_seconds
+        self.in_flight = 0
+        self.completions = 0
+        self._holding: set[Batcher[Any, Any]] = set()
+
+    def started(self) -> None:
+        self.in_flight += 1
+
+    def completed(self) -> None:
+        """After an RPC's outcomes were handed out: the held batchers look again once the
+        requests released run (their flushes are scheduled after those wake-ups)."""
+        self.in_flight -= 1
+        self.completions += 1
+        holding, self._holding = self._holding, set()
+        for batcher in holding:
+            batcher._schedule_flush()
+
+    def hold(self, batcher: Batcher[Any, Any]) -> None:
+        self._holding.add(batcher)
+
+    def release(self, batcher: Batcher[Any, Any]) -> None:
+        self._holding.discard(batcher)
 
 
 class _Entry(Generic[Item, Result]):
@@ -85,6 +129,7 @@ class Batcher(Generic[Item, Result]):
         size: Callable[[Item], int] | None = None,
         max_in_flight: int = 1,
         name: str = "",
+        group: BatchGroup | None = None,
     ) -> None:
         if max_items < 1 or max_in_flight < 1:
             raise ValueError("max_items and max_in_flight must be at least 1")
@@ -96,6 +141,11 @@ class Batcher(Generic[Item, Result]):
         self._max_bytes = max_bytes
         self._size = size
         self._max_in_flight = max_in_flight
+        self._group = group
+        # While a partial batch is held: the group's completions when the hold began, and the
+        # timer that ends it at the latest.
+        self._hold_from: int | None = None
+        self._hold_timer: asyncio.TimerHandle | None = None
         self._queue: collections.deque[_Entry[Item, Result]] = collections.deque()
         self._queued_bytes = 0
         self._in_flight = 0
@@ -130,6 +180,7 @@ class Batcher(Generic[Item, Result]):
         """Refuse new items, send what is queued and wait for every batch in flight; idempotent."""
         self._closed = True
         self._loop = asyncio.get_running_loop()
+        self._end_hold()
         while self._queue or self._tasks:
             self._flush()
             if self._tasks:
@@ -150,10 +201,48 @@ class Batcher(Generic[Item, Result]):
     def _may_start(self) -> bool:
         if not self._queue or self._in_flight >= self._max_in_flight:
             return False
-        full = len(self._queue) >= self._max_items or (
+        return self._in_flight == 0 or self._full()
+
+    def _full(self) -> bool:
+        return len(self._queue) >= self._max_items or (
             self._max_bytes is not None and self._queued_bytes >= self._max_bytes
         )
-        return self._in_flight == 0 or full
+
+    def _held(self) -> bool:
+        """Whether a partial batch that may start waits for the group (see the module)."""
+        group = self._group
+        if group is None or self._closed or self._full():
+            return False
+        if self._hold_from is None:  # not waiting yet: only if another RPC is in flight
+            if group.in_flight == 0 or group.max_hold_seconds == 0:
+                return False
+            self._hold_from = group.completions
+            self._hold_timer = self._running_loop().call_later(
+                group.max_hold_seconds, self._hold_expired
+            )
+            group.hold(self)
+            return True
+        if group.completions > self._hold_from:
+            self._end_hold()
+            return False
+        group.hold(self)
+        return True
+
+    def _hold_expired(self) -> None:
+        self._hold_timer = None
+        if not self._queue:  # its submitters left meanwhile
+            self._end_hold()
+            return
+        self._hold_from = -1  # any count of completions ends it
+        self._schedule_flush()
+
+    def _end_hold(self) -> None:
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+        self._hold_from = None
+        if self._group is not None:
+            self._group.release(self)
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         # Set by ``submit`` and ``close``, the only ways anything gets flushed.
@@ -169,8 +258,14 @@ class Batcher(Generic[Item, Result]):
     def _flush(self) -> None:
         self._flush_scheduled = False
         while self._may_start():
+            if self._held():
+                return
+            if self._hold_from is not None:  # full before the hold ended
+                self._end_hold()
             batch = self._take_batch()
             self._in_flight += 1
+            if self._group is not None:
+                self._group.started()
             task = self._running_loop().create_task(self._run(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -202,6 +297,8 @@ class Batcher(Generic[Item, Result]):
                 entry.future.cancel()
             self._in_flight -= 1
             self._schedule_flush()
+            if self._group is not None:
+                self._group.completed()
 
     async def _send_batch(self, batch: list[_Entry[Item, Result]]) -> None:
         counts = self._counts

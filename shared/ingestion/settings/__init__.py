@@ -84,6 +84,7 @@ class DecoderSettings(CommonSettings):
     dedup_window_seconds: float
     dedup_on_failure: str
     dedup_timeout_seconds: float
+    batch_hold_ms: float
     include_stack_trace: bool
     job_name: str
     input_name: str

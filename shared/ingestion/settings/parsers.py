@@ -35,6 +35,16 @@ def positive_number(name: str, value: str) -> float:
     return number
 
 
+def non_negative_number(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r}: expected a number") from None
+    if not number >= 0 or number == float("inf"):
+        raise SettingsError(f"{name}={value!r}: expected a number, 0 or more")
+    return number
+
+
 def positive_int(name: str, value: str) -> int:
     if not value.isascii() or not value.isdigit() or int(value) <= 0:
         raise SettingsError(f"{name}={value!r}: expected a positive integer")

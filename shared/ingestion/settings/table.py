@@ -11,6 +11,7 @@ from .parsers import (
     bucket_list,
     choice,
     flag,
+    non_negative_number,
     positive_int,
     positive_number,
 )
@@ -160,6 +161,14 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "2",
         "deadline of one Firestore call",
         positive_number,
+    ),
+    Variable(
+        "BATCH_HOLD_MS",
+        "batch_hold_ms",
+        "5",
+        "longest a partial RPC batch waits for the requests another RPC in flight releases "
+        "(0: never)",
+        non_negative_number,
     ),
     Variable(
         "INCLUDE_STACK_TRACE",

@@ -54,6 +54,7 @@ locals {
     DEDUP_WINDOW_SECONDS      = tostring(var.decoder.dedup_window_seconds)
     DEDUP_ON_FAILURE          = var.decoder.dedup_on_failure
     DEDUP_TIMEOUT_SECONDS     = tostring(var.decoder.dedup_timeout_seconds)
+    BATCH_HOLD_MS             = tostring(var.decoder.batch_hold_ms)
     OUTPUT_COMPRESSION        = var.decoder.output_compression
     ERROR_COMPRESSION         = var.decoder.error_compression
     INCLUDE_STACK_TRACE       = tostring(var.decoder.include_stack_trace)

@@ -220,6 +220,7 @@ variable "decoder" {
     dedup_window_seconds      = optional(number, 600)
     dedup_on_failure          = optional(string, "deliver")
     dedup_timeout_seconds     = optional(number, 2)
+    batch_hold_ms             = optional(number, 5)
     output_compression        = optional(string, "gzip")
     error_compression         = optional(string, "gzip")
     include_stack_trace       = optional(bool, true)
@@ -258,6 +259,12 @@ variable "decoder" {
   validation {
     condition     = var.decoder.dedup_window_seconds > 0 && var.decoder.dedup_timeout_seconds > 0 && var.decoder.counters_interval_seconds > 0
     error_message = "decoder durations (dedup_window_seconds, dedup_timeout_seconds, counters_interval_seconds) must be positive."
+  }
+
+  validation {
+    # 0 turns the hold off; it is a latency cap per batched step, so keep it well under the RPCs' deadlines.
+    condition     = var.decoder.batch_hold_ms >= 0 && var.decoder.batch_hold_ms <= 1000
+    error_message = "decoder.batch_hold_ms must be between 0 and 1000."
   }
 
   validation {
