@@ -208,8 +208,10 @@ class Batcher(Generic[Item, Result]):
             self._max_bytes is not None and self._queued_bytes >= self._max_bytes
         )
 
-    def _held(self) -> bool:
-        """Whether a partial batch that may start waits for the group (see the module)."""
+    def _hold_for_group(self) -> bool:
+        """Whether a partial batch that may start waits for the group now (see the module): starts
+        the hold when another RPC of the group is in flight, ends it at the first completion
+        since, or once the timer fired."""
         group = self._group
         if group is None or self._closed or self._full():
             return False
@@ -258,7 +260,7 @@ class Batcher(Generic[Item, Result]):
     def _flush(self) -> None:
         self._flush_scheduled = False
         while self._may_start():
-            if self._held():
+            if self._hold_for_group():
                 return
             if self._hold_from is not None:  # full before the hold ended
                 self._end_hold()
