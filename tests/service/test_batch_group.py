@@ -123,8 +123,9 @@ def test_a_full_batch_a_zero_cap_and_a_closing_batcher_are_never_held() -> None:
             waiting = start(b, *items)
             if case == "close":
                 await ticks()
-                assert other.calls == []  # held, until close sends it
+                assert (other.calls, group.holding) == ([], 1)  # held, until close sends it
                 await b.close()
+                assert group.holding == 0
             assert await outcomes(waiting) == [f"result:{item}" for item in items], case
             assert other.calls == [items], case
             stuck.released.set()
@@ -147,6 +148,7 @@ def test_a_held_submitter_cancelled_leaves_nothing_behind() -> None:
         await asyncio.sleep(0.05)  # past the cap: its timer fires on an empty queue
         assert (b.queued, b.in_flight, other.calls) == (0, 0, [])
         assert b.counter_values()["items_cancelled"] == 1
+        assert group.holding == 0
         assert await b.submit("later") == "result:later"  # held again, then sent alone
         assert other.calls == [["later"]]
         stuck.released.set()
@@ -206,7 +208,7 @@ def test_requests_through_grouped_steps_all_finish_each_item_sent_once(
         results = (await asyncio.wait_for(finished, timeout=5))[:count]
         for batcher in steps:
             assert (batcher.queued, batcher.in_flight) == (0, 0)
-        assert group.in_flight == 0
+        assert (group.in_flight, group.holding) == (0, 0)  # no batcher kept past its hold
         return results
 
     results = run(main())

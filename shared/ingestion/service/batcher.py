@@ -97,6 +97,10 @@ class BatchGroup:
         for batcher in holding:
             batcher._schedule_flush()
 
+    @property
+    def holding(self) -> int:  # batchers waiting for the next completion
+        return len(self._holding)
+
     def hold(self, batcher: Batcher[Any, Any]) -> None:
         self._holding.add(batcher)
 
