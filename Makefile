@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUN    := .run
 
-.PHONY: install run decode-demo test lint typecheck unit bench bench-function bench-dedup-store bench-loader bench-backfill clean lock \
+.PHONY: install run decode-demo test lint typecheck unit bench bench-function bench-dedup-store bench-batch-hold bench-loader bench-backfill clean lock \
 	install-bench check-terraform
 
 install: $(VENV)/.installed
@@ -80,6 +80,10 @@ bench-function: install-bench
 # The Firestore dedup store alone: CPU per message by items per RPC (~1 minute).
 bench-dedup-store: install-bench
 	$(BIN)/python bench/dedup_store.py
+
+# The batch hold (BATCH_HOLD_MS) at production-like RPC latencies, modelled (~1 minute).
+bench-batch-hold: install-bench
+	$(BIN)/python bench/batch_hold.py
 
 # The loader's CPU per message next to the decoder's, throughput, flush settings (~1 minute).
 bench-loader: install-bench
