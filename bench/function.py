@@ -1078,10 +1078,11 @@ def main(argv: list[str] | None = None) -> int:
             for warm_point in jvm_warmup:
                 print(f"emulator warm-up, {warm_point.label} (not measured)...")
                 run_point(warm_point, emulators, workdir, args.timeout)
+            # The baseline just before and just after every point, averaged (see the module);
+            # one point's "after" is the next one's "before", as nothing runs in between.
+            before = decode_ms(service, corpus)
             for number, point in enumerate(points, 1):
                 print(f"[{number}/{len(points)}] {point.label} ({len(point.messages)} messages)...")
-                # The baseline just before and just after the point, averaged (see the module).
-                before = decode_ms(service, corpus)
                 row = run_point(point, emulators, workdir, args.timeout)
                 after = decode_ms(service, corpus)
                 point_base = (before + after) / 2
@@ -1095,6 +1096,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"p99 {row['latency_ms']['p99']} ms, others {row['other_processes_cores']} "
                     "cores" + ("" if row["valid"] else f"  INVALID: {'; '.join(row['problems'])}")
                 )
+                before = after
                 level = "light" if point.rate is not None else str(point.concurrency)
                 rows.setdefault((point.design.name, point.dedup, level), []).append(row)
             for probe in probes:

@@ -21,6 +21,20 @@ from ingestion.service.batcher import Batcher, BatchGroup
 FOREVER = 60.0  # a cap no test waits for: a hold it allowed would hang into run's 10 s timeout
 
 
+async def one_rpc_stuck(
+    group: BatchGroup, max_items: int = 100
+) -> tuple[Service, list[asyncio.Task[str]], Service, Batcher[str, str]]:
+    """Batcher ``a`` of ``group`` with one RPC in flight until ``stuck.released`` is set (its
+    submitter ``pending``), and a second batcher ``b`` of the group: (stuck, pending, other, b)."""
+    stuck, other = Service(held=True), Service()
+    a = Batcher(stuck.send, max_items=100, group=group)
+    b = Batcher(other.send, max_items=max_items, group=group)
+    pending = start(a, "a")
+    await ticks()
+    assert a.in_flight == 1
+    return stuck, pending, other, b
+
+
 def test_nothing_in_flight_nothing_held() -> None:
     async def main() -> None:
         group = BatchGroup(FOREVER)
@@ -94,16 +108,12 @@ def test_a_hold_lasts_one_completion_not_until_the_group_is_idle() -> None:
 
 def test_the_hold_ends_after_max_hold_seconds_if_nothing_completes() -> None:
     async def main() -> None:
-        group = BatchGroup(0.05)
-        stuck, other = Service(held=True), Service()
-        a = Batcher(stuck.send, max_items=100, group=group)
-        b = Batcher(other.send, max_items=100, group=group)
-        pending = start(a, "a")
-        await ticks()
+        stuck, pending, other, b = await one_rpc_stuck(BatchGroup(0.05))
         began = time.perf_counter()
         assert await b.submit("b") == "result:b"
         assert 0.04 <= time.perf_counter() - began < 2
-        assert a.in_flight == 1  # still in flight: the cap ended the hold
+        assert not pending[0].done()  # still in flight: the cap ended the hold
+        assert other.calls == [["b"]]
         stuck.released.set()
         await outcomes(pending)
 
@@ -114,11 +124,7 @@ def test_a_full_batch_a_zero_cap_and_a_closing_batcher_are_never_held() -> None:
     async def main() -> None:
         for case in ("full", "zero cap", "close"):
             group = BatchGroup(0 if case == "zero cap" else FOREVER)
-            stuck, other = Service(held=True), Service()
-            a = Batcher(stuck.send, max_items=100, group=group)
-            b = Batcher(other.send, max_items=3, group=group)
-            pending = start(a, "a")
-            await ticks()
+            stuck, pending, other, b = await one_rpc_stuck(group, max_items=3)
             items = ["b0", "b1", "b2"] if case == "full" else ["b0"]
             waiting = start(b, *items)
             if case == "close":
@@ -137,11 +143,7 @@ def test_a_full_batch_a_zero_cap_and_a_closing_batcher_are_never_held() -> None:
 def test_a_held_submitter_cancelled_leaves_nothing_behind() -> None:
     async def main() -> None:
         group = BatchGroup(0.02)
-        stuck, other = Service(held=True), Service()
-        a = Batcher(stuck.send, max_items=100, group=group)
-        b = Batcher(other.send, max_items=100, group=group)
-        pending = start(a, "a")
-        await ticks()
+        stuck, pending, other, b = await one_rpc_stuck(group)
         held = start(b, "b")
         await ticks()
         held[0].cancel()

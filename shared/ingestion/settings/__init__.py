@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from ..context import ContextConfig
 from .parsers import SettingsError, Variable
-from .table import ENVIRONMENT, METADATA_LOCATION
+from .table import BY_FIELD, ENVIRONMENT, METADATA_LOCATION
 
 __all__ = [
     "ENVIRONMENT",
@@ -37,9 +37,6 @@ __all__ = [
     "from_environ",
     "variables_for",
 ]
-
-_BY_FIELD = {variable.field: variable for variable in ENVIRONMENT}
-assert len(_BY_FIELD) == len(ENVIRONMENT), "two variables fill the same field"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +137,7 @@ SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 def variables_for(cls: type[CommonSettings]) -> tuple[Variable, ...]:
     """The variables a settings class reads, in table order."""
     fields = {field.name for field in dataclasses.fields(cls)}
-    unfilled = fields - set(_BY_FIELD)
+    unfilled = fields - set(BY_FIELD)
     if unfilled:
         raise TypeError(f"{cls.__name__}: no variable fills {', '.join(sorted(unfilled))}")
     return tuple(variable for variable in ENVIRONMENT if variable.field in fields)

@@ -25,24 +25,23 @@ def choice(options: tuple[str, ...]) -> Parser:
     return parse
 
 
-def positive_number(name: str, value: str) -> float:
+def _number(name: str, value: str, accept: Callable[[float], bool], expected: str) -> float:
+    """A finite number that ``accept`` takes (nan is taken by no comparison)."""
     try:
         number = float(value)
     except ValueError:
         raise SettingsError(f"{name}={value!r}: expected a number") from None
-    if not number > 0 or number == float("inf"):
-        raise SettingsError(f"{name}={value!r}: expected a positive number")
+    if not accept(number) or number == float("inf"):
+        raise SettingsError(f"{name}={value!r}: expected {expected}")
     return number
+
+
+def positive_number(name: str, value: str) -> float:
+    return _number(name, value, lambda number: number > 0, "a positive number")
 
 
 def non_negative_number(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise SettingsError(f"{name}={value!r}: expected a number") from None
-    if not number >= 0 or number == float("inf"):
-        raise SettingsError(f"{name}={value!r}: expected a number, 0 or more")
-    return number
+    return _number(name, value, lambda number: number >= 0, "a number, 0 or more")
 
 
 def positive_int(name: str, value: str) -> int:

@@ -335,5 +335,5 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "host:port of a local Cloud Tasks emulator (empty: the real service)",
     ),
 )
-_BY_FIELD = {variable.field: variable for variable in ENVIRONMENT}
-assert len(_BY_FIELD) == len(ENVIRONMENT), "two variables fill the same field"
+BY_FIELD = {variable.field: variable for variable in ENVIRONMENT}
+assert len(BY_FIELD) == len(ENVIRONMENT), "two variables fill the same field"
