@@ -6,7 +6,6 @@ import base64
 import gzip
 import json
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,9 +23,17 @@ from ingestion.local.demo_geoip import build_demo_city_db, build_demo_isp_db
 SAMPLES = REPO / "samples" / "raw-messages.ndjson"
 
 
-def run(*args: str | Path, **options: Any) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path, file_limit: int | None = None, **options: Any
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "ingestion.cli", "decode", *map(str, args)]
+    if file_limit is not None:
+        # Set by the command's shell, not by a preexec_fn: that runs Python in a fork of this
+        # process, where gRPC (loaded by other tests) restarts its poller thread, which aborts
+        # the child when the descriptors are closed before exec.
+        command = ["/bin/sh", "-c", f'ulimit -n {file_limit} && exec "$@"', "sh", *command]
     return subprocess.run(
-        [sys.executable, "-m", "ingestion.cli", "decode", *map(str, args)],
+        command,
         capture_output=True,
         text=True,
         timeout=120,
@@ -208,11 +215,6 @@ def test_more_partitions_than_the_open_file_limit(tmp_path):
     source = tmp_path / "in.ndjson"
     source.write_text("".join(f'{{"uri": "/bad/{n}", "payload": ""}}\n' for n in range(2000)))
 
-    def lower_the_limit() -> None:
-        resource.setrlimit(
-            resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-        )
-
     result = run(
         source,
         "--output",
@@ -221,7 +223,7 @@ def test_more_partitions_than_the_open_file_limit(tmp_path):
         "${uri:-none}/",
         "--summary-json",
         tmp_path / "summary.json",
-        preexec_fn=lower_the_limit,
+        file_limit=256,
     )
     assert result.returncode == 0, result.stderr
     files = json.loads((tmp_path / "summary.json").read_text())["files"]
